@@ -1,0 +1,1 @@
+"""The ``vesalius`` command line: one Typer command per stage, heavy imports inside."""
