@@ -10,12 +10,16 @@ from vesalius.core import Grid, ProvenanceStep, Volume
 
 def _oblique_volume() -> Volume:
     theta = np.deg2rad(20.0)
-    rot = np.array([[np.cos(theta), -np.sin(theta), 0.0],
-                    [np.sin(theta), np.cos(theta), 0.0],
-                    [0.0, 0.0, 1.0]])
-    return Volume.from_spacing(np.arange(60, dtype=np.int16).reshape(3, 4, 5),
-                               spacing=(3.0, 0.7, 0.9), origin=(10.0, -20.0, 5.0),
-                               direction=rot, modality="CT")
+    rot = np.array(
+        [[np.cos(theta), -np.sin(theta), 0.0], [np.sin(theta), np.cos(theta), 0.0], [0.0, 0.0, 1.0]]
+    )
+    return Volume.from_spacing(
+        np.arange(60, dtype=np.int16).reshape(3, 4, 5),
+        spacing=(3.0, 0.7, 0.9),
+        origin=(10.0, -20.0, 5.0),
+        direction=rot,
+        modality="CT",
+    )
 
 
 def test_index_and_lps_round_trip_on_an_oblique_grid() -> None:

@@ -206,12 +206,16 @@ class Volume:
     def with_array(self, array: npt.NDArray[Any], step: ProvenanceStep) -> Volume:
         """A new Volume on the same grid with new voxels, recording ``step``."""
         if array.shape != self.array.shape:
-            raise ValueError(f"with_array keeps the grid: expected {self.array.shape}, "
-                             f"found {array.shape}")
+            raise ValueError(
+                f"with_array keeps the grid: expected {self.array.shape}, found {array.shape}"
+            )
         return replace(self, array=array, provenance=(*self.provenance, step))
 
-    def with_grid(self, array: npt.NDArray[Any], affine: ArrayLike,
-                  step: ProvenanceStep) -> Volume:
+    def with_grid(self, array: npt.NDArray[Any], affine: ArrayLike, step: ProvenanceStep) -> Volume:
         """A new Volume on a new grid, recording ``step`` (which should hold grid_before)."""
-        return replace(self, array=array, affine=np.asarray(affine, np.float64),
-                       provenance=(*self.provenance, step))
+        return replace(
+            self,
+            array=array,
+            affine=np.asarray(affine, np.float64),
+            provenance=(*self.provenance, step),
+        )
