@@ -5,4 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-COMMANDS: dict[str, Callable[..., Any]] = {}
+from vesalius.cli.suv import suv
+
+COMMANDS: dict[str, Callable[..., Any]] = {
+    "suv": suv,
+}

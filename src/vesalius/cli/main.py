@@ -29,6 +29,11 @@ app = typer.Typer(
 EXIT_USER_ERROR = 2
 
 
+@app.callback()
+def _root() -> None:
+    """Vesalius: medical imaging from the scanner to a signed report."""
+
+
 def user_errors_exit_2(func: Callable[P, R]) -> Callable[P, R]:
     """Wrap a command so that user errors print one line and exit with code 2."""
 
