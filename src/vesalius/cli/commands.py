@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from vesalius.cli.convert import convert
+from vesalius.cli.info import info
 from vesalius.cli.suv import suv
 
 COMMANDS: dict[str, Callable[..., Any]] = {
+    "info": info,
+    "convert": convert,
     "suv": suv,
 }
