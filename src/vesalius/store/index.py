@@ -1,0 +1,350 @@
+"""The DICOM index: file instances under patient, study and series; list studies.
+
+Every function takes a :class:`~sqlalchemy.orm.Session` (from ``Store.session()``) and
+leaves committing to it, so that storing the blob, indexing it and acknowledging it can be
+ordered by the caller: write and fsync the blob, commit the index, then acknowledge.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from pydicom import Dataset
+>>> from vesalius.store import BlobStore, open_store, sqlite_url
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> store, blobs = open_store(sqlite_url(folder / "i.sqlite3")), BlobStore(folder / "blobs")
+>>> ds = Dataset()
+>>> ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID = "P1", "1.2", "1.2.3"
+>>> ds.SOPInstanceUID, ds.SOPClassUID, ds.Modality = "1.2.3.4", "1.2.840.10008.5.1.4.1.1.2", "CT"
+>>> header = InstanceHeader.from_dataset(ds)
+>>> with store.session() as s:
+...     added = add_instance(s, header, blobs.put(b"DICM..."))
+>>> added.created
+True
+>>> with store.session() as s:
+...     add_instance(s, header, blobs.put(b"DICM...")).created  # same SOP Instance UID
+False
+>>> with store.read_session() as s:
+...     page = list_studies(s, StudyQuery(modality="CT"))
+>>> page.total, page.items[0].n_instances
+(1, 1)
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, distinct, exists, func, select
+from sqlalchemy.orm import Session
+
+from vesalius.errors import InputError, StoreError
+from vesalius.store._sql import clip, insert_ignoring_conflict, wildcard_match
+from vesalius.store.blobs import BlobRef
+from vesalius.store.header import (
+    InstanceHeader,
+    PatientInfo,
+    SeriesInfo,
+    StudyInfo,
+)
+from vesalius.store.models import Instance, Patient, Series, Study
+from vesalius.store.states import DuplicatePolicy
+from vesalius.store.types import aware_utc, utc_now
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 1000
+
+
+def _fill(row: Any, values: dict[str, Any]) -> None:
+    """Copy the non-empty ``values`` onto ``row`` where they differ (newer headers win)."""
+    for key, value in values.items():
+        if value is not None and getattr(row, key) != value:
+            setattr(row, key, value)
+
+
+def upsert_patient(session: Session, info: PatientInfo) -> Patient:
+    """The patient row for ``info`` (created if new, demographics refreshed if known)."""
+    values = clip(Patient, asdict(info))
+    key = {"patient_id": values["patient_id"], "issuer": values["issuer"]}
+    insert_ignoring_conflict(session, Patient, values, unique=("patient_id", "issuer"))
+    patient = session.scalars(select(Patient).filter_by(**key)).one()
+    _fill(patient, values)
+    return patient
+
+
+def upsert_study(session: Session, info: StudyInfo, *, patient: Patient) -> Study:
+    """The study row for ``info``, under ``patient``.
+
+    Raises
+    ------
+    StoreError
+        When the Study Instance UID is already filed under another patient.
+    """
+    values = clip(Study, asdict(info))
+    insert_ignoring_conflict(
+        session, Study, {**values, "patient_pk": patient.id}, unique=("study_uid",)
+    )
+    study = session.scalars(select(Study).filter_by(study_uid=info.study_uid)).one()
+    if study.patient_pk != patient.id:
+        raise StoreError(
+            f"study {info.study_uid} belongs to another patient than {patient.patient_id!r}"
+        )
+    _fill(study, values)
+    return study
+
+
+def upsert_series(session: Session, info: SeriesInfo, *, study: Study) -> Series:
+    """The series row for ``info``, in ``study``.
+
+    Raises
+    ------
+    StoreError
+        When the Series Instance UID is already filed under another study.
+    """
+    values = clip(Series, asdict(info))
+    insert_ignoring_conflict(
+        session, Series, {**values, "study_pk": study.id}, unique=("series_uid",)
+    )
+    series = session.scalars(select(Series).filter_by(series_uid=info.series_uid)).one()
+    if series.study_pk != study.id:
+        raise StoreError(
+            f"series {info.series_uid} belongs to another study than {study.study_uid}"
+        )
+    _fill(series, values)
+    return series
+
+
+@dataclass(frozen=True)
+class AddedInstance:
+    """What :func:`add_instance` did.
+
+    Attributes
+    ----------
+    instance_pk
+        Row id of the instance.
+    created
+        True when the SOP Instance UID was new.
+    replaced
+        True when an existing instance was replaced (``DuplicatePolicy.REPLACE``).
+    orphaned_blob
+        The blob path the index no longer points to after a replacement, if any: the
+        caller may delete it once nothing else refers to it.
+    """
+
+    instance_pk: int
+    created: bool
+    replaced: bool = False
+    orphaned_blob: str | None = None
+
+
+def add_instance(
+    session: Session,
+    header: InstanceHeader,
+    blob: BlobRef,
+    *,
+    on_duplicate: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST,
+    received_at: datetime | None = None,
+) -> AddedInstance:
+    """Index one stored instance, idempotently.
+
+    Parameters
+    ----------
+    session
+        An open write session.
+    header
+        The instance's identifying attributes.
+    blob
+        Where its bytes are in the blob store (from ``BlobStore.put``).
+    on_duplicate
+        When the SOP Instance UID is already indexed: keep the first copy (default) or
+        replace it with this one.
+    received_at
+        When it arrived (aware datetime); now by default.
+    """
+    patient = upsert_patient(session, header.patient)
+    study = upsert_study(session, header.study, patient=patient)
+    series = upsert_series(session, header.series, study=study)
+    values = clip(Instance, {**asdict(header.instance), **_blob_values(blob)})
+    values |= {"series_pk": series.id, "received_at": aware_utc(received_at or utc_now())}
+    created = insert_ignoring_conflict(session, Instance, values, unique=("sop_instance_uid",))
+    instance = session.scalars(
+        select(Instance).filter_by(sop_instance_uid=header.instance.sop_instance_uid)
+    ).one()
+    if created or on_duplicate is DuplicatePolicy.KEEP_FIRST:
+        if not created:
+            log.info("instance %s already stored; keeping the first", instance.sop_instance_uid)
+        return AddedInstance(instance.id, created=created)
+    old_blob = instance.blob_path
+    for key, value in values.items():
+        setattr(instance, key, value)
+    session.flush()
+    orphan = None if old_blob == blob.path or _blob_in_use(session, old_blob) else old_blob
+    log.info("instance %s replaced", instance.sop_instance_uid)
+    return AddedInstance(instance.id, created=False, replaced=True, orphaned_blob=orphan)
+
+
+def _blob_values(blob: BlobRef) -> dict[str, Any]:
+    return {"blob_path": blob.path, "size_bytes": blob.size, "sha256": blob.sha256}
+
+
+def _blob_in_use(session: Session, path: str) -> bool:
+    return bool(session.scalar(select(exists().where(Instance.blob_path == path))))
+
+
+def find_instance(session: Session, sop_instance_uid: str) -> Instance | None:
+    """The instance with this SOP Instance UID, or ``None``."""
+    return session.scalars(select(Instance).filter_by(sop_instance_uid=sop_instance_uid)).first()
+
+
+def list_instances(
+    session: Session, study_uid: str, *, series_uid: str | None = None
+) -> list[Instance]:
+    """Instances of a study (or of one of its series), by series then instance number."""
+    stmt = (
+        select(Instance)
+        .join(Series, Instance.series_pk == Series.id)
+        .join(Study, Series.study_pk == Study.id)
+        .where(Study.study_uid == study_uid)
+        .order_by(Series.series_number, Series.id, Instance.instance_number, Instance.id)
+    )
+    if series_uid is not None:
+        stmt = stmt.where(Series.series_uid == series_uid)
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class StudyQuery:
+    """Filters of a study listing (worklist, QIDO-RS ``/studies``).
+
+    ``patient_id``, ``patient_name`` and ``accession_number`` accept DICOM wildcards
+    (``*``, ``?``) and match case-insensitively; dates are inclusive bounds.
+
+    Examples
+    --------
+    >>> StudyQuery(limit=0)
+    Traceback (most recent call last):
+    ...
+    vesalius.errors.InputError: limit must be between 1 and 1000, got 0
+    """
+
+    patient_id: str | None = None
+    patient_name: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    modality: str | None = None
+    accession_number: str | None = None
+    study_uid: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_PAGE:
+            raise InputError(None, f"limit must be between 1 and {MAX_PAGE}, got {self.limit}")
+        if self.offset < 0:
+            raise InputError(None, f"offset must not be negative, got {self.offset}")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InputError(None, f"date range {self.date_from}..{self.date_to} is empty")
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """One study of a listing, with its patient and counts."""
+
+    study_uid: str
+    study_date: date | None
+    study_time: str | None
+    accession_number: str | None
+    description: str | None
+    patient_id: str
+    patient_name: str | None
+    modalities: tuple[str, ...]
+    n_series: int
+    n_instances: int
+
+
+@dataclass(frozen=True)
+class StudyPage:
+    """A page of studies and the number of studies matching in all."""
+
+    items: tuple[StudySummary, ...]
+    total: int
+    offset: int
+
+
+def _filtered(query: StudyQuery) -> Select[Study, Patient]:
+    stmt = select(Study, Patient).join(Patient, Study.patient_pk == Patient.id)
+    if query.patient_id:
+        stmt = stmt.where(wildcard_match(Patient.patient_id, query.patient_id))
+    if query.patient_name:
+        stmt = stmt.where(wildcard_match(Patient.name, query.patient_name))
+    if query.accession_number:
+        stmt = stmt.where(wildcard_match(Study.accession_number, query.accession_number))
+    if query.study_uid:
+        stmt = stmt.where(Study.study_uid == query.study_uid)
+    if query.date_from:
+        stmt = stmt.where(Study.study_date >= query.date_from)
+    if query.date_to:
+        stmt = stmt.where(Study.study_date <= query.date_to)
+    if query.modality:
+        has = select(Series.id).where(
+            Series.study_pk == Study.id, Series.modality == query.modality
+        )
+        stmt = stmt.where(has.exists())
+    return stmt
+
+
+def _counts(session: Session, study_pks: list[int]) -> dict[int, tuple[set[str], int, int]]:
+    """Per study: modalities, number of series, number of instances."""
+    stmt = (
+        select(
+            Series.study_pk,
+            Series.modality,
+            func.count(distinct(Series.id)),
+            func.count(Instance.id),
+        )
+        .outerjoin(Instance, Instance.series_pk == Series.id)
+        .where(Series.study_pk.in_(study_pks))
+        .group_by(Series.study_pk, Series.modality)
+    )
+    out: dict[int, tuple[set[str], int, int]] = defaultdict(lambda: (set(), 0, 0))
+    for study_pk, modality, n_series, n_instances in session.execute(stmt):
+        modalities, series_total, instance_total = out[study_pk]
+        if modality:
+            modalities.add(modality)
+        out[study_pk] = (modalities, series_total + n_series, instance_total + n_instances)
+    return out
+
+
+def list_studies(session: Session, query: StudyQuery) -> StudyPage:
+    """The studies matching ``query``, newest study date first, one page at a time."""
+    stmt = _filtered(query)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(
+        stmt.order_by(Study.study_date.desc().nulls_last(), Study.id.desc())
+        .limit(query.limit)
+        .offset(query.offset)
+    ).all()
+    counts = _counts(session, [study.id for study, _ in rows])
+    items = tuple(_summary(study, patient, counts.get(study.id)) for study, patient in rows)
+    return StudyPage(items=items, total=total, offset=query.offset)
+
+
+def _summary(
+    study: Study, patient: Patient, counts: tuple[set[str], int, int] | None
+) -> StudySummary:
+    modalities, n_series, n_instances = counts or (set(), 0, 0)
+    return StudySummary(
+        study_uid=study.study_uid,
+        study_date=study.study_date,
+        study_time=study.study_time,
+        accession_number=study.accession_number,
+        description=study.description,
+        patient_id=patient.patient_id,
+        patient_name=patient.name,
+        modalities=tuple(sorted(modalities)),
+        n_series=n_series,
+        n_instances=n_instances,
+    )

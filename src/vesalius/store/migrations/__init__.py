@@ -1,0 +1,1 @@
+"""Alembic migrations of the index, shipped inside the package (see ``open_store``)."""
