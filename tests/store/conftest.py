@@ -8,7 +8,8 @@ PostgreSQL comes from, in this order:
    binaries are installed (``/usr/lib/postgresql/*/bin``): ``initdb`` in a temp folder,
    ``pg_ctl start`` listening on 127.0.0.1 only, on a free port, stopped at the end. As root
    it runs them as the ``postgres`` system user (they refuse to run as root);
-3. otherwise the PostgreSQL tests are skipped, with the reason.
+3. otherwise the PostgreSQL tests are skipped, with the reason; under CI (``CI=true``) they
+   fail instead, so that a CI run cannot pass with one database untested.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from typing import NoReturn
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,12 @@ def _stop_cluster(bin_dir: Path, folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs PostgreSQL for the store tests: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """The URL of a PostgreSQL server's maintenance database (``postgres``)."""
@@ -95,14 +103,14 @@ def postgres_server() -> Iterator[str]:
         return
     bin_dir = _server_bin_dir()
     if bin_dir is None:
-        pytest.skip(f"no PostgreSQL: set {ENV_URL} or install the server (Debian: postgresql)")
+        _unavailable(f"no PostgreSQL: set {ENV_URL} or install the server (Debian: postgresql)")
     folder = Path(tempfile.mkdtemp(prefix="vesalius-pg-"))
     try:
         url = _start_cluster(bin_dir, folder)
     except (subprocess.SubprocessError, OSError, KeyError, RuntimeError) as err:
         shutil.rmtree(folder, ignore_errors=True)
         detail = getattr(err, "stderr", b"") or b""
-        pytest.skip(f"cannot start a PostgreSQL cluster: {err} {detail.decode(errors='replace')}")
+        _unavailable(f"cannot start a PostgreSQL cluster: {err} {detail.decode(errors='replace')}")
     try:
         yield url
     finally:

@@ -7,10 +7,12 @@ from typing import Any
 
 from vesalius.cli.convert import convert
 from vesalius.cli.info import info
+from vesalius.cli.store import store_status
 from vesalius.cli.suv import suv
 
 COMMANDS: dict[str, Callable[..., Any]] = {
     "info": info,
     "convert": convert,
     "suv": suv,
+    "store": store_status,
 }
