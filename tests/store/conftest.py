@@ -24,8 +24,8 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
