@@ -3,7 +3,8 @@
 Each command lives in its own module of :mod:`vesalius.cli` as a plain function whose
 heavy imports happen inside it; this module registers them and turns a user's mistake
 (:class:`~vesalius.errors.InputError`, :class:`~vesalius.errors.ConfigError`) into a
-one-line message on stderr and exit code 2, never a traceback.
+one-line message on stderr and exit code 2, never a traceback; any other
+:class:`~vesalius.errors.VesaliusError` (a store that refused, say) exits with code 1.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 
 EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
 
 
 @app.callback()
@@ -39,13 +41,16 @@ def user_errors_exit_2(func: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from vesalius.errors import ConfigError, InputError
+        from vesalius.errors import ConfigError, InputError, VesaliusError
 
         try:
             return func(*args, **kwargs)
         except (InputError, ConfigError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
+        except VesaliusError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(EXIT_FAILURE) from None
 
     return wrapper
 
