@@ -6,13 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from vesalius.cli.convert import convert
+from vesalius.cli.deid import deid
 from vesalius.cli.info import info
+from vesalius.cli.phantom import phantom
 from vesalius.cli.store import store_status
 from vesalius.cli.suv import suv
 
 COMMANDS: dict[str, Callable[..., Any]] = {
     "info": info,
     "convert": convert,
+    "deid": deid,
     "suv": suv,
     "store": store_status,
+    "phantom": phantom,
 }

@@ -1,0 +1,1 @@
+"""The FastAPI service: REST API, DICOMweb, authentication and the web UI."""
