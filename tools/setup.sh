@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_TEST_PACKAGES=(postgresql dicom3tools)
+DEBIAN_TEST_PACKAGES=(postgresql dicom3tools dcmtk orthanc orthanc-dicomweb)
 
 pick_python() {
     for candidate in python3.11 python3; do
@@ -33,6 +33,12 @@ install_debian_packages() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
+    # Tests start their own Orthanc inside a private network namespace; a system service
+    # started by the package would listen on every interface.
+    if [[ " ${missing[*]} " == *" orthanc "* ]] && command -v systemctl >/dev/null &&
+        systemctl is-system-running >/dev/null 2>&1; then
+        $sudo systemctl disable --now orthanc >/dev/null 2>&1 || true
+    fi
 }
 
 setup_venv() {
