@@ -7,6 +7,7 @@ from typing import Any
 
 from vesalius.cli.convert import convert
 from vesalius.cli.deid import deid
+from vesalius.cli.demo import demo
 from vesalius.cli.info import info
 from vesalius.cli.phantom import phantom
 from vesalius.cli.store import store_status
@@ -19,4 +20,5 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "suv": suv,
     "store": store_status,
     "phantom": phantom,
+    "demo": demo,
 }

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from vesalius.ingest.deid import BatchReport
 
-TABLE_PARTS = ("shared", "data", "deid", "annex_e.csv")
+TABLE_PARTS = ("deid", "annex_e.csv")
 SECRET_NAME = "deid-secret.key"
 
 
@@ -27,10 +27,9 @@ def default_profile_tables() -> tuple[Path, ...]:
     ``../shared/data/deid/annex_e.csv`` from the current folder, then from the checkout the
     package runs from (the folder holding ``src/vesalius``).
     """
-    import vesalius
+    from vesalius.cli.shared_data import shared_candidates
 
-    checkout = Path(vesalius.__file__).resolve().parents[2]
-    return (Path.cwd() / "..").joinpath(*TABLE_PARTS), (checkout / "..").joinpath(*TABLE_PARTS)
+    return shared_candidates(*TABLE_PARTS)
 
 
 def resolve_profile_table(given: Path | None) -> Path:

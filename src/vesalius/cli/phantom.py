@@ -95,6 +95,35 @@ def _pet(out: Path, seed: int, size: str, noise: float | None) -> list[str]:
     return lines
 
 
+def write_phantom(
+    kind: str,
+    out: Path,
+    *,
+    seed: int = 0,
+    size: str = "small",
+    noise: float | None = None,
+    atrophy: float = 0.0,
+) -> list[str]:
+    """Write one phantom study into ``out``; returns summary lines of its ground truth.
+
+    Raises
+    ------
+    InputError
+        For an unknown kind, a bad size, or ``out`` being a file.
+    """
+    from vesalius.errors import InputError
+
+    if kind not in KINDS:
+        raise InputError(None, f"unknown phantom kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "exists and is not a folder")
+    if kind == "chest-ct":
+        return _chest(out, seed, size, noise)
+    if kind == "brain-mr":
+        return _brain(out, seed, size, noise, atrophy)
+    return _pet(out, seed, size, noise)
+
+
 def phantom(
     kind: Annotated[str, typer.Argument(help="chest-ct, brain-mr or pet-ct")],
     out: Annotated[Path, typer.Argument(help="folder to write the study into")],
@@ -111,18 +140,7 @@ def phantom(
     """Write a phantom study (DICOM series, label maps, ground_truth.json) into OUT."""
     from rich.console import Console
 
-    from vesalius.errors import InputError
-
-    if kind not in KINDS:
-        raise InputError(None, f"unknown phantom kind {kind!r}; choose one of {', '.join(KINDS)}")
-    if out.exists() and not out.is_dir():
-        raise InputError(out, "exists and is not a folder")
-    if kind == "chest-ct":
-        lines = _chest(out, seed, size, noise)
-    elif kind == "brain-mr":
-        lines = _brain(out, seed, size, noise, atrophy)
-    else:
-        lines = _pet(out, seed, size, noise)
+    lines = write_phantom(kind, out, seed=seed, size=size, noise=noise, atrophy=atrophy)
     console = Console(soft_wrap=True)
     console.print(f"[bold]{kind}[/bold] phantom, seed {seed}, written to {out}")
     for line in lines:

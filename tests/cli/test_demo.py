@@ -1,0 +1,46 @@
+"""``vesalius demo``: what a new user sees after the first quick-start line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from vesalius.cli.main import app
+from vesalius.cli.shared_data import find_shared
+from vesalius.store import StudyQuery, list_studies, open_store, sqlite_url
+
+
+def test_demo_ingests_the_phantoms_and_reads_every_series_back(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    expected = 3 + (find_shared("lung_ct_pat1", "dicom") is not None)
+    assert f"{expected} studies in the index" in result.output
+    store = open_store(sqlite_url(out / "store" / "index.sqlite3"))
+    try:
+        with store.read_session() as session:
+            page = list_studies(session, StudyQuery())
+    finally:
+        store.close()
+    modalities = sorted(m for s in page.items for m in s.modalities)
+    assert {"CT", "MR", "PT"} <= set(modalities)
+    assert (out / "phantoms" / "chest-ct" / "ground_truth.json").is_file()
+
+
+def test_running_the_demo_twice_stores_nothing_twice(tmp_path: Path) -> None:
+    """The quick start is idempotent: a second run finds every instance already stored."""
+    out = tmp_path / "demo"
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo", "--out", str(out)]).exit_code == 0
+    second = runner.invoke(app, ["demo", "--out", str(out)])
+    assert second.exit_code == 0, second.output
+    assert "imported 0 new instances" in second.output
+
+
+def test_demo_into_a_file_is_a_user_error(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = CliRunner().invoke(app, ["demo", "--out", str(target)])
+    assert result.exit_code == 2
+    assert "not a folder" in result.output
