@@ -7,4 +7,4 @@ ruff check src tests bench tools
 ruff format --check src tests bench tools
 mypy
 lint-imports
-python -m pytest "$@"
+python -m pytest -n 2 "$@"
