@@ -23,6 +23,7 @@ from pydicom.tag import BaseTag
 
 from vesalius.ingest.deid.keys import DeidKeys
 from vesalius.ingest.deid.profile import BASIC_PROFILE_CODE, CompiledProfile, Op, Option, Rule
+from vesalius.ingest.deid.read import peek
 from vesalius.ingest.deid.values import (
     DUMMY_BY_VR,
     TEXT_VRS,
@@ -145,12 +146,13 @@ def deidentify_dataset(ds: Dataset, *, profile: CompiledProfile, keys: DeidKeys)
 
 
 def _walk(ds: Dataset, walk: _Walk, prefix: str) -> None:
+    rules = walk.profile.rules
     for tag in list(ds.keys()):
-        if tag.is_private:
+        if tag >> 16 & 1:  # an odd group: private
             del ds[tag]
             walk.record(prefix + "(private)", Op.REMOVE)
             continue
-        rule = walk.profile.rule_for(int(tag))
+        rule = rules.get(tag) or walk.profile.rule_for(tag)
         if rule is None:
             walk.counts["kept"] += 1
             if _vr_of(ds, tag) == "SQ":
@@ -179,7 +181,7 @@ def _name(profile: CompiledProfile, tag: BaseTag) -> str:
 
 
 def _vr_of(ds: Dataset, tag: BaseTag) -> str:
-    vr = ds.get_item(tag).VR
+    vr = peek(ds, tag).VR
     if vr:
         return str(vr)
     try:
@@ -284,23 +286,33 @@ def _map_uids(value: object, keys: DeidKeys) -> object:
 
 def _mark(ds: Dataset, profile: CompiledProfile) -> None:
     options = sorted(profile.options, key=lambda opt: opt.code_value)
-    ds.PatientIdentityRemoved = "YES"
-    ds.DeidentificationMethod = ["Vesalius PS3.15 Annex E Basic Profile"] + [
-        opt.meaning.removesuffix(" Option")[:64] for opt in options
-    ]
+    _put(ds, 0x00120062, "CS", "YES")  # PatientIdentityRemoved
+    methods = ["Vesalius PS3.15 Annex E Basic Profile"]
+    methods += [opt.meaning.removesuffix(" Option")[:64] for opt in options]
+    _put(ds, 0x00120063, "LO", methods)  # DeidentificationMethod
     codes = [BASIC_PROFILE_CODE] + [(opt.code_value, opt.meaning) for opt in options]
-    ds.DeidentificationMethodCodeSequence = Sequence([_code(v, m) for v, m in codes])
+    # DeidentificationMethodCodeSequence
+    _put(ds, 0x00120064, "SQ", Sequence([_code(v, m) for v, m in codes]))
     if Option.RETAIN_LONG_MODIFIED_DATES in profile.options:
-        ds.LongitudinalTemporalInformationModified = "MODIFIED"
+        temporal = "MODIFIED"
     elif Option.RETAIN_LONG_FULL_DATES in profile.options:
-        ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+        temporal = "UNMODIFIED"
     else:
-        ds.LongitudinalTemporalInformationModified = "REMOVED"
+        temporal = "REMOVED"
+    _put(ds, 0x00280303, "CS", temporal)  # LongitudinalTemporalInformationModified
+
+
+def _put(ds: Dataset, tag: int, vr: str, value: object) -> None:
+    """Set an element as ``ds.Keyword = value`` does, without the keyword look-ups."""
+    if tag in ds._dict:
+        ds[tag].value = value
+    else:
+        ds[tag] = DataElement(tag, vr, value)
 
 
 def _code(value: str, meaning: str) -> Dataset:
     item = Dataset()
-    item.CodeValue = value
-    item.CodingSchemeDesignator = "DCM"
-    item.CodeMeaning = meaning
+    _put(item, 0x00080100, "SH", value)  # CodeValue
+    _put(item, 0x00080102, "SH", "DCM")  # CodingSchemeDesignator
+    _put(item, 0x00080104, "LO", meaning)  # CodeMeaning
     return item

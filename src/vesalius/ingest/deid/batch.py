@@ -21,22 +21,19 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from io import BytesIO
 from os import PathLike
 from pathlib import Path
 
-from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_dataset, write_file_meta_info
 
 from vesalius.errors import InputError
 from vesalius.ingest.deid.apply import deidentify_dataset
 from vesalius.ingest.deid.atomic import fsync_dir, write_bytes_atomic
 from vesalius.ingest.deid.burnin import burned_in_reason
+from vesalius.ingest.deid.encode import encode
 from vesalius.ingest.deid.keys import DeidKeys
 from vesalius.ingest.deid.profile import CompiledProfile
-from vesalius.ingest.deid.read import read_instance, unusable_reason
+from vesalius.ingest.deid.read import parse_instance, unusable_reason
 from vesalius.ingest.deid.report import BatchReport, FileResult, Status
 
 logger = logging.getLogger(__name__)
@@ -142,13 +139,14 @@ _Output = tuple[Path, bytes]
 
 
 def _deidentify_file(path: Path, source: str, job: DeidJob) -> tuple[FileResult, _Output | None]:
-    ds = read_instance(path)
+    data = path.read_bytes()
+    ds = parse_instance(data, name=str(path))
     problem = unusable_reason(ds)
     if problem is not None:
         return FileResult(source, Status.ERROR, reason=problem), None
     reason = burned_in_reason(ds)
     if reason is not None:
-        return _quarantine(path, source, reason, job)
+        return _quarantine(data, source, reason, job)
     actions = deidentify_dataset(ds, profile=job.profile, keys=job.keys)
     uid = str(ds.SOPInstanceUID)
     folder = hashlib.sha256(uid.encode("ascii")).hexdigest()[:2]
@@ -156,36 +154,14 @@ def _deidentify_file(path: Path, source: str, job: DeidJob) -> tuple[FileResult,
     result = FileResult(
         source, Status.WRITTEN, output=relative.as_posix(), sop_instance_uid=uid, actions=actions
     )
-    return result, (job.out_dir / relative, encode(ds))
-
-
-def encode(ds: FileDataset) -> bytes:
-    """Return ``ds`` encoded as a DICOM file (preamble, file meta, data set).
-
-    Writes the parts directly, as ``save_as`` does but without its deep copy of the file
-    meta, and with a zeroed preamble (the original may hold a TIFF header or other data);
-    deflated transfer syntaxes go through ``save_as`` after zeroing the preamble.
-    """
-    syntax = ds.file_meta.get("TransferSyntaxUID")
-    if syntax is None or syntax.is_deflated or not syntax.is_transfer_syntax:
-        ds.preamble = b"\x00" * 128
-        buffer = BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
-        return buffer.getvalue()
-    out = DicomBytesIO()
-    out.write(b"\x00" * 128 + b"DICM")
-    write_file_meta_info(out, ds.file_meta, enforce_standard=True)
-    out.is_implicit_VR, out.is_little_endian = syntax.is_implicit_VR, syntax.is_little_endian
-    write_dataset(out, ds)
-    return out.getvalue()
+    return result, (job.out_dir / relative, encode(ds, source=data))
 
 
 def _quarantine(
-    path: Path, source: str, reason: str, job: DeidJob
+    data: bytes, source: str, reason: str, job: DeidJob
 ) -> tuple[FileResult, _Output | None]:
     if not job.copy_quarantined:
         return FileResult(source, Status.QUARANTINED, reason=reason), None
-    data = path.read_bytes()
     relative = Path(QUARANTINE_DIR, hashlib.sha256(data).hexdigest()[:32] + ".dcm")
     result = FileResult(source, Status.QUARANTINED, output=relative.as_posix(), reason=reason)
     return result, (job.out_dir / relative, data)

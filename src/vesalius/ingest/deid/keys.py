@@ -12,6 +12,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
+from functools import lru_cache
 from os import PathLike
 from pathlib import Path
 
@@ -43,12 +44,11 @@ class DeidKeys:
             raise InputError(None, "the de-identification secret is empty")
 
     def _digest(self, label: bytes, value: str) -> bytes:
-        message = label + b"\x00" + value.encode("utf-8", "surrogateescape")
-        return hmac.new(self.secret, message, hashlib.sha256).digest()
+        return _digest(self.secret, label, value)
 
     def uid(self, original: str) -> str:
         """Return the replacement of a UID: ``2.25.`` and a 128-bit keyed integer (<= 44 chars)."""
-        return "2.25." + str(int.from_bytes(self._digest(b"uid", original)[:16], "big"))
+        return _uid(self.secret, original)
 
     def pseudonym(self, patient_key: str) -> str:
         """Return a patient pseudonym: 12 upper-case hex digits of the keyed hash."""
@@ -58,6 +58,24 @@ class DeidKeys:
         """Return the patient's date shift in days, between -3650 and -366 (into the past)."""
         number = int.from_bytes(self._digest(b"date", patient_key)[:8], "big")
         return -(_MIN_SHIFT_DAYS + number % _SHIFT_SPAN_DAYS)
+
+
+@lru_cache(maxsize=8)
+def _mac(secret: bytes) -> hmac.HMAC:
+    """The HMAC keyed once per secret and process; each digest works on a copy."""
+    return hmac.new(secret, digestmod=hashlib.sha256)
+
+
+def _digest(secret: bytes, label: bytes, value: str) -> bytes:
+    mac = _mac(secret).copy()
+    mac.update(label + b"\x00" + value.encode("utf-8", "surrogateescape"))
+    return mac.digest()
+
+
+@lru_cache(maxsize=1 << 16)
+def _uid(secret: bytes, original: str) -> str:
+    # A series repeats its study, series and frame of reference UIDs in every instance.
+    return "2.25." + str(int.from_bytes(_digest(secret, b"uid", original)[:16], "big"))
 
 
 def read_secret_file(path: str | PathLike[str]) -> bytes:
