@@ -40,6 +40,7 @@ from pydicom.valuerep import format_number_as_ds
 
 from vesalius.core import Volume
 from vesalius.errors import GeometryError, InputError, UnsupportedError
+from vesalius.io.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -299,15 +300,9 @@ def _window(meta: SeriesMetadata, pixels: StoredPixels) -> tuple[float, float]:
 
 
 def _atomic_write(ds: Dataset, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with open(tmp, "wb") as handle:
-            ds.save_as(handle, enforce_file_format=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, lambda handle: ds.save_as(handle, enforce_file_format=True))
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise InputError(path, f"cannot write DICOM file: {err.strerror or err}") from err
 
 

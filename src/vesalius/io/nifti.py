@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from vesalius.core import ProvenanceStep, Volume
 from vesalius.errors import NiftiError
-from vesalius.io._atomic import write_atomically
+from vesalius.io.atomic import write_atomically
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vesalius.errors import InputError, NiftiError
+from vesalius.io.atomic import write_bytes_atomic
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -82,15 +82,9 @@ def truth_to_json(truth: object) -> dict[str, Any]:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a fsynced temporary file in the same folder."""
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_bytes_atomic(path, data)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise InputError(path, f"cannot write: {err.strerror or err}") from err
 
 

@@ -22,7 +22,7 @@ from vesalius.ingest.deid import (
     read_secret_file,
 )
 from vesalius.ingest.deid import batch as batch_module
-from vesalius.ingest.deid.atomic import write_atomic
+from vesalius.io.atomic import write_atomic
 
 from .conftest import write_ct
 

@@ -28,13 +28,13 @@ from pydicom.errors import InvalidDicomError
 
 from vesalius.errors import InputError
 from vesalius.ingest.deid.apply import deidentify_dataset
-from vesalius.ingest.deid.atomic import fsync_dir, write_bytes_atomic
 from vesalius.ingest.deid.burnin import burned_in_reason
 from vesalius.ingest.deid.encode import encode
 from vesalius.ingest.deid.keys import DeidKeys
 from vesalius.ingest.deid.profile import CompiledProfile
 from vesalius.ingest.deid.read import parse_instance, unusable_reason
 from vesalius.ingest.deid.report import BatchReport, FileResult, Status
+from vesalius.io.atomic import fsync_dir, write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from os import PathLike
 from pathlib import Path
 
 from vesalius.ingest.deid.apply import InstanceActions
-from vesalius.ingest.deid.atomic import write_bytes_atomic
+from vesalius.io.atomic import write_bytes_atomic
 
 
 class Status(enum.Enum):
