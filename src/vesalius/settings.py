@@ -12,6 +12,14 @@ Examples
 (True, True)
 >>> Settings().ae_title
 'VESALIUS'
+
+DICOM peers are ``[[peers]]`` tables; their AE titles may call the listener:
+
+>>> _ = (folder / "pacs.toml").write_text(
+...     '[[peers]]\\nname = "pacs"\\nae_title = "ORTHANC"\\nhost = "10.0.0.5"\\nport = 4242\\n')
+>>> s = load_settings(folder / "pacs.toml")
+>>> s.peer("pacs").ae_title, s.calling_ae_allowed("ORTHANC"), s.calling_ae_allowed("EVIL")
+('ORTHANC', True, False)
 """
 
 from __future__ import annotations
@@ -19,10 +27,69 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from vesalius.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path("vesalius-data")
+
+
+def check_ae_title(value: str, *, what: str = "ae_title") -> str:
+    """Return ``value`` if it is a valid DICOM AE title (1-16 characters, no backslash).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``what`` and the value found.
+
+    Examples
+    --------
+    >>> check_ae_title("CT_SCANNER")
+    'CT_SCANNER'
+    """
+    stripped = value.strip()
+    printable = all(" " <= c <= "~" and c != "\\" for c in stripped)
+    if not 1 <= len(stripped) <= 16 or not printable:
+        raise ConfigError(
+            f"{what} must be 1 to 16 characters without backslash or control characters, "
+            f"found {value!r}"
+        )
+    return value
+
+
+def _check_port(port: int, what: str) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError(f"{what} must be 1..65535, found {port!r}")
+
+
+@dataclass(frozen=True)
+class DicomPeer:
+    """Another DICOM node (a PACS, a modality, a workstation) Vesalius talks to.
+
+    Parameters
+    ----------
+    name
+        A short local name used on the command line (``vesalius send DIR --to pacs``).
+    ae_title
+        Its Application Entity title.
+    host
+        Its host name or IP address.
+    port
+        Its DICOM port.
+    """
+
+    name: str
+    ae_title: str
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("a peer needs a name")
+        check_ae_title(self.ae_title, what=f"peer {self.name!r} ae_title")
+        if not self.host:
+            raise ConfigError(f"peer {self.name!r} needs a host")
+        _check_port(self.port, f"peer {self.name!r} port")
 
 
 @dataclass(frozen=True)
@@ -39,21 +106,93 @@ class Settings:
         DICOM Application Entity title of the listener.
     dicom_port
         TCP port of the DICOM listener.
+    dicom_host
+        Address the DICOM listener binds (all interfaces by default).
+    peers
+        The DICOM nodes Vesalius knows: where ``send``, ``query`` and ``retrieve`` go, and
+        where C-MOVE may send to.
+    allowed_calling_aes
+        AE titles (besides the peers') allowed to open an association with the listener.
+    accept_any_calling_ae
+        Accept associations from any calling AE title (tests and demos only).
+    min_free_bytes
+        The listener refuses instances (status A700, out of resources) when the blob store's
+        file system has less free space than this.
+    study_quiet_s
+        A study is declared complete when no instance of it arrived for this many seconds.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     ae_title: str = "VESALIUS"
     dicom_port: int = 11112
+    dicom_host: str = "0.0.0.0"
+    peers: tuple[DicomPeer, ...] = ()
+    allowed_calling_aes: tuple[str, ...] = ()
+    accept_any_calling_ae: bool = False
+    min_free_bytes: int = 1 << 30
+    study_quiet_s: float = 60.0
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.ae_title) <= 16:
             raise ConfigError(f"ae_title must be 1 to 16 characters, found {self.ae_title!r}")
-        if not 0 < self.dicom_port < 65536:
-            raise ConfigError(f"dicom_port must be 1..65535, found {self.dicom_port}")
+        check_ae_title(self.ae_title)
+        _check_port(self.dicom_port, "dicom_port")
+        for ae in self.allowed_calling_aes:
+            check_ae_title(ae, what="allowed_calling_aes entry")
+        names = [p.name for p in self.peers]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"peer names must be unique, found {names}")
+        if self.min_free_bytes < 0:
+            raise ConfigError(f"min_free_bytes must not be negative, found {self.min_free_bytes}")
+        if not self.study_quiet_s > 0:
+            raise ConfigError(f"study_quiet_s must be positive, found {self.study_quiet_s}")
         if not self.database_url:
             url = f"sqlite:///{(self.data_dir / 'index.sqlite3').resolve()}"
             object.__setattr__(self, "database_url", url)
+
+    def peer(self, name: str) -> DicomPeer:
+        """The peer called ``name`` (or, failing that, with AE title ``name``).
+
+        Raises
+        ------
+        ConfigError
+            When no peer matches; the message lists the known ones.
+        """
+        for peer in self.peers:
+            if peer.name == name:
+                return peer
+        for peer in self.peers:
+            if peer.ae_title == name:
+                return peer
+        known = ", ".join(p.name for p in self.peers) or "none; add [[peers]] to the settings"
+        raise ConfigError(f"unknown DICOM peer {name!r}; known peers: {known}")
+
+    def calling_ae_allowed(self, ae_title: str) -> bool:
+        """Whether the listener accepts an association from ``ae_title``."""
+        if self.accept_any_calling_ae:
+            return True
+        title = ae_title.strip()
+        return title in self.allowed_calling_aes or any(p.ae_title == title for p in self.peers)
+
+    @property
+    def blob_dir(self) -> Path:
+        """The blob store's folder: ``data_dir / "blobs"``."""
+        return self.data_dir / "blobs"
+
+
+def _peers(path: Path, raw: Any) -> tuple[DicomPeer, ...]:
+    if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
+        raise ConfigError(f"{path}: peers must be [[peers]] tables")
+    known = {f.name for f in fields(DicomPeer)}
+    peers = []
+    for table in raw:
+        if set(table) != known:
+            raise ConfigError(
+                f"{path}: each [[peers]] table needs exactly {sorted(known)}, found {sorted(table)}"
+            )
+        peers.append(DicomPeer(**table))
+    return tuple(peers)
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -75,7 +214,13 @@ def load_settings(path: Path | None) -> Settings:
         raise ConfigError(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
     if "data_dir" in raw:
         raw["data_dir"] = path.parent / Path(str(raw["data_dir"]))
+    if "peers" in raw:
+        raw["peers"] = _peers(path, raw["peers"])
+    if "allowed_calling_aes" in raw:
+        raw["allowed_calling_aes"] = tuple(raw["allowed_calling_aes"])
     try:
         return Settings(**raw)
     except TypeError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None

@@ -1,0 +1,238 @@
+"""Benchmark: C-STORE ingest of CT instances into Vesalius, Orthanc and dcmtk storescp.
+
+Writes ``N`` CT instances (512 x 512 int16, explicit VR little endian) with pydicom, then
+sends them with the same sender for every receiver, dcmtk ``storescu`` (one process per
+association, the files dealt round-robin), over 1 and over 4 parallel associations, to:
+
+- Vesalius: our listener in its own process, durable (blob fsync + SQLite
+  ``synchronous=FULL`` commit before each acknowledgement);
+- Orthanc 1.10 with ``SyncStorageArea`` true (fsync of each file, SQLite index);
+- dcmtk ``storescp --fork`` writing files, no index and no fsync: the ceiling.
+
+Each receiver starts fresh for every repetition (start-up not timed); the time is from the
+first storescu start to the last storescu exit (every instance acknowledged). The whole run
+happens inside ``unshare -n`` (Orthanc binds every interface): the script re-executes
+itself there. ``TCP_NODELAY=1`` is set for the DCMTK-based programs.
+
+Run: ``.venv/bin/python bench/cstore_ingest.py [--small] [--repeats N]``.
+The last line is ``RATIO cstore_ingest <ours / orthanc instances per second, 4 associations>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+ENV = dict(os.environ, TCP_NODELAY="1")
+
+
+def write_instances(folder: Path, n: int, size: int) -> list[Path]:
+    """``n`` CT instances of one series, ``size`` x ``size`` int16."""
+    study, series = generate_uid(), generate_uid()
+    pixels = np.random.default_rng(0).integers(-1024, 2000, (size, size), dtype=np.int16)
+    paths = []
+    for k in range(n):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID, meta.TransferSyntaxUID = (
+            CTImageStorage,
+            ExplicitVRLittleEndian,
+        )
+        meta.MediaStorageSOPInstanceUID = uid = generate_uid()
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, uid, "CT"
+        ds.PatientID, ds.PatientName, ds.StudyDate = "BENCH", "Bench^CT", "20240101"
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.InstanceNumber = study, series, k + 1
+        ds.Rows = ds.Columns = size
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+        ds.PixelData = np.roll(pixels, k, axis=1).tobytes()
+        path = folder / f"ct{k:05d}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def send(paths: list[Path], port: int, ae: str, associations: int) -> float:
+    """Seconds for storescu (``associations`` processes) to send every file."""
+    chunks = [paths[k::associations] for k in range(associations)]
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            ["storescu", "-aec", ae, "127.0.0.1", str(port), *map(str, chunk)],
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for chunk in chunks
+    ]
+    failures = [p.communicate()[1] for p in procs if p.wait() != 0]
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"storescu failed: {failures[0][-500:]!r}")
+    return elapsed
+
+
+@contextmanager
+def ours(folder: Path) -> Iterator[tuple[int, str]]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-ours", str(folder), str(port)])
+    try:
+        wait_port(port)
+        yield port, "VESALIUS"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+@contextmanager
+def orthanc(folder: Path) -> Iterator[tuple[int, str]]:
+    from orthanc import start_orthanc
+
+    server = start_orthanc(folder, dicomweb=False, env={"TCP_NODELAY": "1"})
+    try:
+        yield server.dicom_port, server.ae_title
+    finally:
+        server.stop()
+
+
+@contextmanager
+def storescp(folder: Path) -> Iterator[tuple[int, str]]:
+    port = free_port()
+    folder.mkdir(parents=True)
+    proc = subprocess.Popen(
+        ["storescp", "--fork", "-aet", "STORESCP", "-od", str(folder), str(port)],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        yield port, "STORESCP"
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+        subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
+
+
+def serve_ours(folder: Path, port: int) -> None:
+    """Run our listener until SIGTERM (a receiver process of the benchmark)."""
+    import signal
+    import threading
+
+    from vesalius.ingest.dimse.config import ListenerConfig
+    from vesalius.ingest.dimse.scp import DicomListener
+    from vesalius.store import BlobStore, open_store, sqlite_url
+
+    store = open_store(sqlite_url(folder / "index.sqlite3"))
+    config = ListenerConfig(
+        host="127.0.0.1", port=port, accept_any_calling_ae=True, min_free_bytes=0
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with DicomListener(config, store=store, blobs=BlobStore(folder / "blobs")):
+        stop.wait()
+    store.close()
+
+
+def measure(
+    name: str,
+    receiver: Callable[..., object],
+    paths: list[Path],
+    work: Path,
+    associations: int,
+    repeats: int,
+) -> float:
+    rates = []
+    for rep in range(repeats):
+        folder = work / f"{name}-{associations}-{rep}"
+        with receiver(folder) as (port, ae):  # type: ignore[attr-defined]
+            rates.append(len(paths) / send(paths, port, ae, associations))
+        shutil.rmtree(folder, ignore_errors=True)
+    median = statistics.median(rates)
+    print(
+        f"{name:<9} {associations} assoc: {median:8.1f} instances/s  (runs: "
+        + ", ".join(f"{r:.1f}" for r in rates)
+        + ")",
+        flush=True,
+    )
+    return median
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="100 instances, 1 repetition")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--serve-ours", nargs=2, metavar=("DIR", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_ours:
+        serve_ours(Path(args.serve_ours[0]), int(args.serve_ours[1]))
+        return
+    if not args.in_netns:
+        argv = [sys.executable, __file__, "--in-netns", *sys.argv[1:]]
+        shell = 'ip link set lo up && exec "$@"'
+        sys.exit(subprocess.call(["unshare", "-n", "sh", "-c", shell, "sh", *argv]))
+    n, repeats = (100, 1) if args.small else (1000, args.repeats)
+    with tempfile.TemporaryDirectory(prefix="cstore-bench-") as tmp:
+        work = Path(tmp)
+        (work / "src").mkdir()
+        paths = write_instances(work / "src", n, 512)
+        megabytes = sum(p.stat().st_size for p in paths) / 1e6
+        print(
+            f"{n} CT instances of 512x512 int16 ({megabytes:.0f} MB),"
+            f" sender dcmtk storescu, {repeats} repetitions, medians"
+        )
+        results = {}
+        for associations in (1, 4):
+            for name, receiver in (
+                ("vesalius", ours),
+                ("orthanc", orthanc),
+                ("storescp", storescp),
+            ):
+                results[name, associations] = measure(
+                    name, receiver, paths, work, associations, repeats
+                )
+    ratio = results["vesalius", 4] / results["orthanc", 4]
+    print(
+        f"vesalius / orthanc, 1 association: {results['vesalius', 1] / results['orthanc', 1]:.2f}"
+    )
+    print(f"RATIO cstore_ingest {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
