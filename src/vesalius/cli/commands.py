@@ -10,6 +10,10 @@ from vesalius.cli.deid import deid
 from vesalius.cli.demo import demo
 from vesalius.cli.info import info
 from vesalius.cli.phantom import phantom
+from vesalius.cli.query import query
+from vesalius.cli.retrieve import retrieve
+from vesalius.cli.send import send
+from vesalius.cli.serve import serve
 from vesalius.cli.store import store_status
 from vesalius.cli.suv import suv
 
@@ -21,4 +25,8 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "store": store_status,
     "phantom": phantom,
     "demo": demo,
+    "serve": serve,
+    "send": send,
+    "query": query,
+    "retrieve": retrieve,
 }
