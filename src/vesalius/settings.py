@@ -10,8 +10,8 @@ Examples
 >>> s = load_settings(folder / "vesalius.toml")
 >>> s.data_dir == folder / "store", s.database_url.startswith("sqlite:///")
 (True, True)
->>> Settings().ae_title
-'VESALIUS'
+>>> Settings().ae_title, Settings().http_port
+('VESALIUS', 8080)
 
 DICOM peers are ``[[peers]]`` tables; their AE titles may call the listener:
 
@@ -120,6 +120,10 @@ class Settings:
         file system has less free space than this.
     study_quiet_s
         A study is declared complete when no instance of it arrived for this many seconds.
+    http_host
+        Address the HTTP service (DICOMweb, health) binds; the loopback by default.
+    http_port
+        TCP port of the HTTP service.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -132,12 +136,17 @@ class Settings:
     accept_any_calling_ae: bool = False
     min_free_bytes: int = 1 << 30
     study_quiet_s: float = 60.0
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.ae_title) <= 16:
             raise ConfigError(f"ae_title must be 1 to 16 characters, found {self.ae_title!r}")
         check_ae_title(self.ae_title)
         _check_port(self.dicom_port, "dicom_port")
+        _check_port(self.http_port, "http_port")
+        if not self.http_host:
+            raise ConfigError("http_host must not be empty")
         for ae in self.allowed_calling_aes:
             check_ae_title(ae, what="allowed_calling_aes entry")
         names = [p.name for p in self.peers]

@@ -1,35 +1,137 @@
-"""``vesalius serve [--config FILE]``: run the DICOM listener until Ctrl-C or SIGTERM.
+"""``vesalius serve [--config FILE]``: run the DICOM listener and the HTTP service until stopped.
 
 Opens the index at ``settings.database_url`` (creating it) and the blob store in
 ``settings.data_dir / "blobs"``, resumes the study-complete timers of studies left open by a
-previous run, prints where it listens, and on Ctrl-C or SIGTERM stops accepting, lets the
-running associations finish and closes the index.
+previous run, then runs in one process:
+
+- the DICOM listener (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET) on
+  ``settings.dicom_host:dicom_port`` (``--port`` overrides the port);
+- the HTTP service (DICOMweb under ``/dicom-web``, ``/health``) on
+  ``settings.http_host:http_port`` (``--http-port`` overrides it, ``--no-http`` leaves it out);
+- the study-complete detector, which prints and logs each completed study.
+
+It prints where each listens and then ``ready``. On Ctrl-C or SIGTERM it stops accepting,
+lets running requests and associations finish, closes the index and exits with code 0.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    import threading
+
+    from vesalius.ingest.complete import StudyComplete, StudyCompletion
+    from vesalius.ingest.dimse.config import ListenerConfig
+    from vesalius.service.run import HttpServer
+    from vesalius.settings import Settings
+    from vesalius.store import BlobStore, Store
+
+POLL_S = 0.5
+
+
+def _check_port(port: int | None, option: str) -> None:
+    from vesalius.errors import ConfigError
+
+    if port is not None and not 0 <= port < 65536:
+        raise ConfigError(f"{option} must be 0..65535 (0: any free port), found {port}")
+
+
+def _listener_config(settings: Settings, port: int | None) -> ListenerConfig:
+    import dataclasses
+
+    from vesalius.ingest.dimse.config import ListenerConfig
+
+    config = ListenerConfig.from_settings(settings)
+    return config if port is None else dataclasses.replace(config, port=port)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _http_server(
+    settings: Settings, store: Store, blobs: BlobStore, port: int | None
+) -> HttpServer:
+    import logging
+
+    from vesalius.service.app import create_app
+    from vesalius.service.run import HttpServer
+
+    if not _is_loopback(settings.http_host):
+        logging.getLogger(__name__).warning(
+            "the HTTP service on %s has no authentication yet: keep it on the loopback "
+            "or behind an authenticating proxy",
+            settings.http_host,
+        )
+    app = create_app(store, blobs, min_free_bytes=settings.min_free_bytes)
+    chosen = settings.http_port if port is None else port
+    return HttpServer(app, host=settings.http_host, port=chosen)
+
+
+def _completion(settings: Settings, store: Store) -> StudyCompletion:
+    import logging
+
+    from vesalius.ingest.complete import Notifications, StudyComplete, StudyCompletion
+
+    log = logging.getLogger(__name__)
+
+    def announce(event: StudyComplete) -> None:
+        log.info("study complete: %s (%d instances)", event.study_uid, event.n_instances)
+        typer.echo(f"study complete: {event.study_uid} ({event.n_instances} instances)")
+
+    bus = Notifications[StudyComplete]()
+    bus.subscribe(announce)
+    return StudyCompletion(store, quiet_s=settings.study_quiet_s, bus=bus)
+
+
+def _on_signals(stop: threading.Event) -> dict[int, Any]:
+    """Make SIGINT and SIGTERM set ``stop``; returns the previous handlers."""
+    import signal
+
+    def handler(signum: int, _frame: object) -> None:
+        stop.set()
+
+    return {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _wait(stop: threading.Event, http: HttpServer | None) -> None:
+    """Block until ``stop`` is set; fail if the HTTP service died on its own."""
+    from vesalius.errors import VesaliusError
+
+    while not stop.wait(POLL_S):
+        if http is not None and not http.running:
+            raise VesaliusError(f"the HTTP service on {http.url} stopped unexpectedly")
 
 
 def serve(
     config: Annotated[
-        Path | None, typer.Option("--config", help="Settings file (TOML): AE title, port, peers.")
+        Path | None, typer.Option("--config", help="Settings file (TOML): AE title, ports, peers.")
     ] = None,
     port: Annotated[
-        int | None, typer.Option("--port", help="DICOM port; overrides the settings.")
+        int | None, typer.Option("--port", help="DICOM port (0: any free); overrides settings.")
     ] = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option("--http-port", help="HTTP port (0: any free); overrides the settings."),
+    ] = None,
+    no_http: Annotated[
+        bool, typer.Option("--no-http", help="Run the DICOM listener alone, without HTTP.")
+    ] = False,
 ) -> None:
-    """Run the DICOM listener (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET) until stopped."""
-    import dataclasses
+    """Run the DICOM listener and the HTTP service (DICOMweb, health) until stopped."""
     import logging
     import signal
     import threading
 
-    from vesalius.ingest.complete import Notifications, StudyComplete, StudyCompletion
-    from vesalius.ingest.dimse.config import ListenerConfig
     from vesalius.ingest.dimse.scp import DicomListener
     from vesalius.settings import load_settings
     from vesalius.store import BlobStore, open_store
@@ -37,36 +139,42 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    _check_port(port, "--port")
+    _check_port(http_port, "--http-port")
     settings = load_settings(config)
-    listener_config = ListenerConfig.from_settings(settings)
-    if port is not None:
-        listener_config = dataclasses.replace(listener_config, port=port)
-    store = open_store(settings.database_url)
+    listener_config = _listener_config(settings, port)
     stop = threading.Event()
-    bus = Notifications[StudyComplete]()
-    bus.subscribe(
-        lambda e: typer.echo(f"study complete: {e.study_uid} ({e.n_instances} instances)")
-    )
-    completion = StudyCompletion(store, quiet_s=settings.study_quiet_s, bus=bus)
+    previous = _on_signals(stop)
+    store = open_store(settings.database_url)
+    blobs = BlobStore(settings.blob_dir)
+    completion = _completion(settings, store)
     listener = DicomListener(
         listener_config,
         store=store,
-        blobs=BlobStore(settings.blob_dir),
+        blobs=blobs,
         on_stored=lambda s: completion.arrived(s.header.study.study_uid),
     )
+    http = None if no_http else _http_server(settings, store, blobs, http_port)
     try:
         completion.resume()
         listener.start()
-        completion.start()
         typer.echo(
-            f"listening as {listener_config.ae_title} on {listener_config.host}:{listener.port}"
-            f" (data in {settings.data_dir}); Ctrl-C to stop"
+            f"DICOM: listening as {listener_config.ae_title} on "
+            f"{listener_config.host}:{listener.port}"
         )
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        stop.wait()
+        if http is not None:
+            http.start()
+            typer.echo(f"HTTP: listening on {http.url} (DICOMweb at {http.url}/dicom-web)")
+        completion.start()
+        typer.echo(f"ready (data in {settings.data_dir}); Ctrl-C to stop")
+        _wait(stop, http)
         typer.echo("stopping")
     finally:
+        if http is not None:
+            http.stop()
         listener.stop()
         completion.stop()
         store.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    typer.echo("stopped")
