@@ -86,15 +86,31 @@ def store_instance(
     blobs: BlobStore,
     on_duplicate: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST,
     source: str | PathLike[str] | None = None,
+    header: InstanceHeader | None = None,
 ) -> StoredInstance:
     """Write ``data`` durably and index it; return only once both are committed.
+
+    Parameters
+    ----------
+    data
+        The bytes of a DICOM file (with its file meta information).
+    store, blobs
+        Where it is indexed and kept.
+    on_duplicate
+        What to do when its SOP Instance UID is already stored.
+    source
+        Where it came from, named in errors.
+    header
+        Its header when the caller parsed it already (from :func:`read_header` of the
+        same bytes); parsed here otherwise.
 
     Raises
     ------
     DicomReadError
         When the bytes cannot be indexed; nothing is stored then.
     """
-    header = read_header(data, source=source)
+    if header is None:
+        header = read_header(data, source=source)
     blob = blobs.put(data)
     with store.session() as session:
         added = add_instance(session, header, blob, on_duplicate=on_duplicate)

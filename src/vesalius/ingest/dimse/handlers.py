@@ -1,9 +1,11 @@
 """The listener's C-ECHO, C-STORE and C-FIND handlers (C-MOVE and C-GET: ``retrieve_scp``).
 
 A handler never raises: each failure is logged and answered with a DICOM status, so a
-malformed request never takes the listener down. C-STORE answers success only after
-:func:`~vesalius.ingest.durable.store_instance` returned, that is once the blob is fsynced
-and its index row committed.
+malformed request never takes the listener down. C-STORE answers success only once the blob
+is fsynced and its index row committed: through the listener's
+:class:`~vesalius.ingest.dimse.group_commit.GroupCommitter` (one transaction for the
+instances of all associations that arrived meanwhile) or
+:func:`~vesalius.ingest.durable.store_instance`. The header is parsed once per instance.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from vesalius.errors import DicomReadError, InputError, StoreError
 from vesalius.ingest.dimse import status
 from vesalius.ingest.dimse.catalog import find_records
 from vesalius.ingest.dimse.context import ServiceContext, audit_record, peer_of
+from vesalius.ingest.dimse.group_commit import GroupCommitter
 from vesalius.ingest.dimse.identifiers import level_of, query_of, response_for
 from vesalius.ingest.durable import StoredInstance, read_header, store_instance
+from vesalius.store import InstanceHeader
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +35,8 @@ def handle_echo(event: Any, ctx: ServiceContext) -> int:
     return status.SUCCESS
 
 
-def _mismatch(data: bytes, request: Any, source: str) -> str | None:
+def _mismatch(header: InstanceHeader, request: Any) -> str | None:
     """Why the data set does not match the C-STORE request, or ``None``."""
-    header = read_header(data, source=source)
     sent = (header.instance.sop_class_uid, header.instance.sop_instance_uid)
     asked = (str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID))
     if sent != asked:
@@ -41,27 +44,35 @@ def _mismatch(data: bytes, request: Any, source: str) -> str | None:
     return None
 
 
-def _store(event: Any, ctx: ServiceContext, source: str) -> tuple[int, StoredInstance | None]:
+def _store(
+    event: Any, ctx: ServiceContext, source: str, committer: GroupCommitter | None
+) -> tuple[int, StoredInstance | None]:
     if ctx.blobs.free_bytes() < ctx.config.min_free_bytes:
         log.error(
             "C-STORE from %s refused: free disk below %d bytes", source, ctx.config.min_free_bytes
         )
         return status.OUT_OF_RESOURCES, None
     data = event.encoded_dataset(include_meta=True)
-    problem = _mismatch(data, event.request, source)
+    header = read_header(data, source=source)  # parsed once: checked here, indexed below
+    problem = _mismatch(header, event.request)
     if problem is not None:
         log.warning("C-STORE from %s refused: %s", source, problem)
         return status.DATASET_MISMATCH, None
-    stored = store_instance(data, store=ctx.store, blobs=ctx.blobs, source=source)
+    if committer is not None:
+        return status.SUCCESS, committer.store(data, header=header)
+    stored = store_instance(data, store=ctx.store, blobs=ctx.blobs, source=source, header=header)
     return status.SUCCESS, stored
 
 
-def handle_store(event: Any, ctx: ServiceContext) -> int:
-    """C-STORE: store durably, then answer; failures are logged and mapped to statuses."""
+def handle_store(event: Any, ctx: ServiceContext, committer: GroupCommitter | None = None) -> int:
+    """C-STORE: store durably, then answer; failures are logged and mapped to statuses.
+
+    With a ``committer`` the index row is committed in a group commit, else alone.
+    """
     ae, address = peer_of(event)
     source = f"{ae}@{address}"
     try:
-        code, stored = _store(event, ctx, source)
+        code, stored = _store(event, ctx, source, committer)
     except DicomReadError as err:
         log.warning("C-STORE from %s refused: %s", source, err.problem)
         return status.CANNOT_UNDERSTAND

@@ -5,7 +5,8 @@ association from any other is rejected, with a log line naming the calling AE an
 address), stores every storage SOP class in the common transfer syntaxes through the
 durable path, answers C-FIND from the index at the PATIENT, STUDY, SERIES and IMAGE levels
 of the Patient Root and Study Root models, and sends stored instances by C-MOVE (to peers
-of the settings) and C-GET.
+of the settings) and C-GET. Instances received on all associations at once are indexed in
+group commits (:mod:`~vesalius.ingest.dimse.group_commit`).
 
 Examples
 --------
@@ -38,6 +39,7 @@ from vesalius.errors import ConfigError
 from vesalius.ingest.dimse._logging import quiet_pynetdicom
 from vesalius.ingest.dimse.config import ListenerConfig
 from vesalius.ingest.dimse.context import OnStored, ServiceContext, peer_of
+from vesalius.ingest.dimse.group_commit import GroupCommitter
 from vesalius.ingest.dimse.handlers import handle_echo, handle_find, handle_store
 from vesalius.ingest.dimse.retrieve_scp import handle_get, handle_move
 from vesalius.ingest.dimse.syntaxes import (
@@ -119,6 +121,7 @@ class DicomListener:
         on_stored: OnStored | None = None,
     ) -> None:
         self.config = config
+        self._committer = GroupCommitter(store, blobs)
         self._ctx = ServiceContext(config, store, blobs, on_stored)
         self._server: Any = None
         self._lock = threading.Lock()
@@ -127,7 +130,7 @@ class DicomListener:
         ctx = [self._ctx]
         return [
             (evt.EVT_C_ECHO, handle_echo, ctx),
-            (evt.EVT_C_STORE, handle_store, ctx),
+            (evt.EVT_C_STORE, handle_store, [self._ctx, self._committer]),
             (evt.EVT_C_FIND, handle_find, ctx),
             (evt.EVT_C_MOVE, handle_move, ctx),
             (evt.EVT_C_GET, handle_get, ctx),
@@ -149,9 +152,11 @@ class DicomListener:
                 return
             ae = build_ae(self.config)
             address = (self.config.host, self.config.port)
+            self._committer.start()
             try:
                 self._server = ae.start_server(address, block=False, evt_handlers=self._handlers())
             except OSError as err:
+                self._committer.stop()
                 raise ConfigError(f"cannot listen on {address[0]}:{address[1]}: {err}") from None
         log.info("listening as %s on %s:%d", self.config.ae_title, self.config.host, self.port)
 
@@ -168,6 +173,7 @@ class DicomListener:
             server, self._server = self._server, None
         if server is not None:
             server.shutdown()
+            self._committer.stop()  # after the server: what is queued still gets committed
             log.info("listener %s stopped", self.config.ae_title)
 
     def __enter__(self) -> DicomListener:
