@@ -32,6 +32,7 @@ from typing import Any
 from vesalius.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path("vesalius-data")
+DUPLICATE_POLICIES = ("keep-first", "replace")
 
 
 def check_ae_title(value: str, *, what: str = "ae_title") -> str:
@@ -124,6 +125,9 @@ class Settings:
         Address the HTTP service (DICOMweb, health) binds; the loopback by default.
     http_port
         TCP port of the HTTP service.
+    duplicate_policy
+        An instance arriving with a SOP Instance UID already stored: ``"keep-first"``
+        (default; the new copy is acknowledged and dropped) or ``"replace"``.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -138,6 +142,7 @@ class Settings:
     study_quiet_s: float = 60.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    duplicate_policy: str = "keep-first"
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.ae_title) <= 16:
@@ -147,6 +152,11 @@ class Settings:
         _check_port(self.http_port, "http_port")
         if not self.http_host:
             raise ConfigError("http_host must not be empty")
+        if self.duplicate_policy not in DUPLICATE_POLICIES:
+            raise ConfigError(
+                f"duplicate_policy must be one of {DUPLICATE_POLICIES}, "
+                f"found {self.duplicate_policy!r}"
+            )
         for ae in self.allowed_calling_aes:
             check_ae_title(ae, what="allowed_calling_aes entry")
         names = [p.name for p in self.peers]

@@ -65,6 +65,7 @@ def _http_server(
 
     from vesalius.service.app import create_app
     from vesalius.service.run import HttpServer
+    from vesalius.store import DuplicatePolicy
 
     if not _is_loopback(settings.http_host):
         logging.getLogger(__name__).warning(
@@ -72,7 +73,12 @@ def _http_server(
             "or behind an authenticating proxy",
             settings.http_host,
         )
-    app = create_app(store, blobs, min_free_bytes=settings.min_free_bytes)
+    app = create_app(
+        store,
+        blobs,
+        min_free_bytes=settings.min_free_bytes,
+        on_duplicate=DuplicatePolicy(settings.duplicate_policy),
+    )
     chosen = settings.http_port if port is None else port
     return HttpServer(app, host=settings.http_host, port=chosen)
 

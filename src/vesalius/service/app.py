@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vesalius.ingest.dicomweb.context import DicomWebOptions
 from vesalius.ingest.dicomweb.router import make_router
-from vesalius.store import BlobStore, Store
+from vesalius.store import BlobStore, DuplicatePolicy, Store
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ def create_app(
     *,
     min_free_bytes: int,
     max_body_bytes: int = 1 << 30,
+    on_duplicate: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST,
     dependencies: Sequence[Any] = (),
 ) -> FastAPI:
     """The Vesalius web application over ``store`` and ``blobs``.
@@ -90,12 +91,17 @@ def create_app(
         STOW-RS refuses with 507 when less disk than this is free; ``/health`` reports 503.
     max_body_bytes
         The largest STOW-RS request body accepted.
+    on_duplicate
+        What STOW-RS does with an instance whose SOP Instance UID is already stored.
     dependencies
         ``Depends(...)`` objects run before every DICOMweb route (authentication).
     """
     app = FastAPI(title="Vesalius", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     options = DicomWebOptions(
-        prefix=DICOMWEB_PREFIX, min_free_bytes=min_free_bytes, max_body_bytes=max_body_bytes
+        prefix=DICOMWEB_PREFIX,
+        min_free_bytes=min_free_bytes,
+        max_body_bytes=max_body_bytes,
+        on_duplicate=on_duplicate,
     )
     app.include_router(make_router(store, blobs, options=options, dependencies=dependencies))
 

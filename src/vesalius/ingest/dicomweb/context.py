@@ -19,7 +19,7 @@ from fastapi import HTTPException, Request
 
 from vesalius.errors import ConfigError, InputError, StoreError, UnsupportedError
 from vesalius.ingest.dicomweb.headers import HeaderCache
-from vesalius.store import BlobStore, Store
+from vesalius.store import BlobStore, DuplicatePolicy, Store
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,15 @@ class DicomWebOptions:
         memory while its parts are split and stored, so this bounds memory per request.
     header_cache_size
         How many instance headers QIDO-RS and metadata requests keep in memory.
+    on_duplicate
+        What STOW-RS does with an instance whose SOP Instance UID is already stored.
     """
 
     prefix: str = "/dicom-web"
     min_free_bytes: int = 0
     max_body_bytes: int = 1 << 30
     header_cache_size: int = 4096
+    on_duplicate: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST
 
     def __post_init__(self) -> None:
         if self.max_body_bytes <= 0:

@@ -88,7 +88,12 @@ def add_stow_routes(router: APIRouter, ctx: DicomWebContext) -> None:
         keep, refused = _dicom_parts(parts)
         with http_errors():
             outcome = await run_in_threadpool(
-                store_parts, keep, store=ctx.store, blobs=ctx.blobs, study_uid=study
+                store_parts,
+                keep,
+                store=ctx.store,
+                blobs=ctx.blobs,
+                study_uid=study,
+                on_duplicate=ctx.options.on_duplicate,
             )
         outcome = StowOutcome(outcome.stored, outcome.failed + tuple(refused))
         answer = outcome.to_json(root=ctx.root(request), study_uid=study)

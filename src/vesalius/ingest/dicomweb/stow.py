@@ -30,7 +30,7 @@ from pydicom import Dataset
 from vesalius.errors import DicomReadError, StoreError
 from vesalius.ingest.dicomweb.dicomjson import JsonDataset
 from vesalius.ingest.durable import read_header, store_instance
-from vesalius.store import BlobStore, Store
+from vesalius.store import BlobStore, DuplicatePolicy, Store
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,12 @@ def _failed(item: Failed) -> Dataset:
 
 
 def store_part(
-    data: bytes, *, store: Store, blobs: BlobStore, study_uid: str | None = None
+    data: bytes,
+    *,
+    store: Store,
+    blobs: BlobStore,
+    study_uid: str | None = None,
+    on_duplicate: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST,
 ) -> Stored | Failed:
     """Store one part; a refusal is returned as :class:`Failed`, never raised."""
     try:
@@ -121,7 +126,7 @@ def store_part(
         problem = f"instance is in study {header.study.study_uid}, not {study_uid}"
         return Failed(sop_class, sop_uid, DOES_NOT_MATCH, problem)
     try:
-        store_instance(data, store=store, blobs=blobs)
+        store_instance(data, store=store, blobs=blobs, header=header, on_duplicate=on_duplicate)
     except DicomReadError as err:
         return Failed(sop_class, sop_uid, CANNOT_UNDERSTAND, err.problem)
     except StoreError as err:
@@ -131,13 +136,20 @@ def store_part(
 
 
 def store_parts(
-    parts: Iterable[bytes], *, store: Store, blobs: BlobStore, study_uid: str | None = None
+    parts: Iterable[bytes],
+    *,
+    store: Store,
+    blobs: BlobStore,
+    study_uid: str | None = None,
+    on_duplicate: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST,
 ) -> StowOutcome:
     """Store each part in turn and collect the outcome."""
     stored: list[Stored] = []
     failed: list[Failed] = []
     for data in parts:
-        result = store_part(data, store=store, blobs=blobs, study_uid=study_uid)
+        result = store_part(
+            data, store=store, blobs=blobs, study_uid=study_uid, on_duplicate=on_duplicate
+        )
         if isinstance(result, Stored):
             stored.append(result)
         else:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from vesalius.errors import ConfigError
 from vesalius.settings import DicomPeer, Settings, check_ae_title
+from vesalius.store import DuplicatePolicy
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class ListenerConfig:
         How many associations may be open at once.
     max_pdu
         Largest PDU we accept (0: no limit); large PDUs cut per-PDU overhead.
+    on_duplicate
+        What to do with an instance whose SOP Instance UID is already stored.
     """
 
     ae_title: str = "VESALIUS"
@@ -50,6 +53,7 @@ class ListenerConfig:
     min_free_bytes: int = 1 << 30
     max_associations: int = 32
     max_pdu: int = 4 << 20
+    on_duplicate: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST
 
     def __post_init__(self) -> None:
         check_ae_title(self.ae_title)
@@ -69,6 +73,7 @@ class ListenerConfig:
             allowed_calling_aes=settings.allowed_calling_aes,
             accept_any_calling_ae=settings.accept_any_calling_ae,
             min_free_bytes=settings.min_free_bytes,
+            on_duplicate=DuplicatePolicy(settings.duplicate_policy),
         )
 
     def calling_aes(self) -> tuple[str, ...]:
