@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from vesalius.cli.calcium import calcium
 from vesalius.cli.convert import convert
 from vesalius.cli.deid import deid
 from vesalius.cli.demo import demo
@@ -29,4 +30,5 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "send": send,
     "query": query,
     "retrieve": retrieve,
+    "calcium": calcium,
 }
