@@ -1,0 +1,1 @@
+"""Findings: the typed hand-off from analyses to reports, worklists and exports."""
