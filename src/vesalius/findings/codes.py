@@ -1,0 +1,58 @@
+"""The coded concepts the analyses' findings use.
+
+Codes are real SNOMED CT (``SCT``) and DICOM (``DCM``, PS3.16) codes, as listed in
+pydicom's code dictionary (``pydicom.sr.codedict.codes``); the tests check each against
+it. Concepts no scheme has a code for are stated as text only
+(:meth:`~vesalius.findings.model.CodedConcept.text`), never given an invented code.
+
+Examples
+--------
+>>> CALCIUM_SCORE.value, CALCIUM_SCORE.scheme, CALCIUM_SCORE.meaning
+('112058', 'DCM', 'Calcium score')
+>>> CORONARY_CALCIFICATION.coded
+False
+>>> TERRITORY_SITES["LAD"].value
+'59438005'
+"""
+
+from __future__ import annotations
+
+from vesalius.findings.model import CodedConcept
+
+# Findings and anatomy (SNOMED CT)
+CALCIFIED_PLAQUE = CodedConcept("29483008", "SCT", "Calcified atheromatous plaque")
+CORONARY_ARTERY = CodedConcept("41801008", "SCT", "Coronary artery")
+LAD = CodedConcept("59438005", "SCT", "Anterior Descending Branch of Left Coronary Artery")
+LCX = CodedConcept("57396003", "SCT", "Circumflex Coronary Artery")
+RCA = CodedConcept("13647002", "SCT", "Right Coronary Artery")
+LEFT_MAIN = CodedConcept("3227004", "SCT", "Left Main Coronary Artery")
+LUNG = CodedConcept("39607008", "SCT", "Lung")
+VOLUME = CodedConcept("118565006", "SCT", "Volume")
+
+# Measurements (DICOM)
+CALCIUM_SCORE = CodedConcept("112058", "DCM", "Calcium score")
+CALCIUM_VOLUME = CodedConcept("122660", "DCM", "Calcium Volume")
+CALCIUM_MASS = CodedConcept("122661", "DCM", "Calcium Mass")
+
+# Concepts with no code in SNOMED CT or DCM as listed by pydicom: text only.
+CORONARY_CALCIFICATION = CodedConcept.text("Coronary artery calcification")
+LAA_PERCENT = CodedConcept.text("Low attenuation area below -950 HU, percent of lung volume")
+LAA_VOLUME = CodedConcept.text("Low attenuation area below -950 HU, volume")
+
+TERRITORY_SITES = {"LAD": LAD, "LCX": LCX, "RCA": RCA, "LM": LEFT_MAIN}
+"""Anatomic site of each coronary territory name the calcium scorer reports."""
+
+CODED = (
+    CALCIFIED_PLAQUE,
+    CORONARY_ARTERY,
+    LAD,
+    LCX,
+    RCA,
+    LEFT_MAIN,
+    LUNG,
+    VOLUME,
+    CALCIUM_SCORE,
+    CALCIUM_VOLUME,
+    CALCIUM_MASS,
+)
+"""Every coded concept of this module (checked against pydicom's dictionary in the tests)."""
