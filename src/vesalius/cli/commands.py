@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from vesalius.cli.analyze import analyze
 from vesalius.cli.calcium import calcium
 from vesalius.cli.convert import convert
 from vesalius.cli.deid import deid
@@ -31,4 +32,5 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "query": query,
     "retrieve": retrieve,
     "calcium": calcium,
+    "analyze": analyze,
 }
