@@ -87,13 +87,25 @@ def wait_port(port: int, timeout_s: float = 60) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def dcmtk(name: str) -> str:
+    """dcmtk's tool, not the look-alike pynetdicom installs into this environment's bin."""
+    env_bin = (Path(sys.prefix) / "bin").resolve()
+    folders = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    found = shutil.which(
+        name, path=os.pathsep.join(p for p in folders if Path(p).resolve() != env_bin)
+    )
+    if found is None:
+        raise SystemExit(f"dcmtk's {name} is not installed (Debian package dcmtk)")
+    return found
+
+
 def send(paths: list[Path], port: int, ae: str, associations: int) -> float:
     """Seconds for storescu (``associations`` processes) to send every file."""
     chunks = [paths[k::associations] for k in range(associations)]
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
-            ["storescu", "-aec", ae, "127.0.0.1", str(port), *map(str, chunk)],
+            [dcmtk("storescu"), "-aec", ae, "127.0.0.1", str(port), *map(str, chunk)],
             env=ENV,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -135,7 +147,7 @@ def storescp(folder: Path) -> Iterator[tuple[int, str]]:
     port = free_port()
     folder.mkdir(parents=True)
     proc = subprocess.Popen(
-        ["storescp", "--fork", "-aet", "STORESCP", "-od", str(folder), str(port)],
+        [dcmtk("storescp"), "--fork", "-aet", "STORESCP", "-od", str(folder), str(port)],
         env=ENV,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -18,6 +18,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from dcmtk import dcmtk_tool
 from orthanc import free_port, start_orthanc
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
@@ -38,13 +39,22 @@ def _files(names: tuple[str, ...] = DCMTK_FILES) -> list[Path]:
     return [Path(str(get_testdata_file(name))) for name in names]
 
 
+TOOL_ERRORS: dict[str, str] = {}
+
+
 def _tool(*argv: str) -> int:
-    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [dcmtk_tool(argv[0]), *argv[1:]], capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        TOOL_ERRORS[argv[0]] = (done.stdout + done.stderr)[-2000:]
     return done.returncode
 
 
 def _tool_output(*argv: str) -> str:
-    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [dcmtk_tool(argv[0]), *argv[1:]], capture_output=True, text=True, timeout=120
+    )
     return done.stdout + done.stderr
 
 
@@ -137,6 +147,7 @@ def dcmtk(workdir: Path) -> dict[str, Any]:
         )
         result["echo_after"] = _tool("echoscu", *called, host, port)
     result["stored_pixels_identical"] = _pixels_identical(store, blobs, files)
+    result["tool_errors"] = dict(TOOL_ERRORS)
     store.close()
     return result
 

@@ -50,7 +50,8 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_dcmtk_echo_store_find_move_get_against_our_listener(dcmtk: dict[str, Any]) -> None:
-    assert (dcmtk["echo"], dcmtk["store"], dcmtk["move"], dcmtk["get"]) == (0, 0, 0, 0)
+    codes = (dcmtk["echo"], dcmtk["store"], dcmtk["move"], dcmtk["get"])
+    assert codes == (0, 0, 0, 0), dcmtk["tool_errors"]
     assert dcmtk["find_studies"] == 2
     assert (dcmtk["moved_files"], dcmtk["got_files"]) == (1, 1)
     assert dcmtk["got_pixels_identical"]
