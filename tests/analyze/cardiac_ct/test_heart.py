@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vesalius.analyze.blocks import block_mean
 from vesalius.analyze.cardiac_ct import find_heart, score_calcium
-from vesalius.analyze.cardiac_ct.coarse import block_mean, coarse_grid, fine_to_coarse
+from vesalius.analyze.cardiac_ct.coarse import coarse_grid, fine_to_coarse
 from vesalius.core import Volume
 from vesalius.errors import InputError, UnsupportedError
 from vesalius.simulate.chest_render import AORTA, BONE, HEART

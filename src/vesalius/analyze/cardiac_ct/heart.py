@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from vesalius.analyze.blocks import block_factors, block_mean
 from vesalius.analyze.cardiac_ct import coarse as C  # noqa: N812
 from vesalius.core import Grid, Volume
 from vesalius.errors import UnsupportedError
@@ -225,9 +226,9 @@ def find_heart(volume: Volume, *, target_mm: float = 2.5, erode_mm: float = 18.0
     UnsupportedError
         When no lungs or no heart can be found.
     """
-    factors = C.block_factors(volume.spacing, target_mm=target_mm)
+    factors = block_factors(volume.spacing, target_mm=target_mm)
     grid = C.coarse_grid(volume.grid, factors)
-    c = C.block_mean(volume.array, factors)
+    c = block_mean(volume.array, factors)
     sp, voxel_ml = grid.spacing, float(np.prod(grid.spacing)) / 1000.0
     body = C.fill_slices(C.largest_component(c > BODY_HU))
     lungs = _lungs(c, body, voxel_ml)

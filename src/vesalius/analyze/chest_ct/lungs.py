@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from vesalius.analyze.blocks import block_factors, block_mean
 from vesalius.analyze.chest_ct import airways, body, coarse
 from vesalius.analyze.chest_ct.coarse import BoolArray, Factors, FloatArray, Spacing
 from vesalius.analyze.chest_ct.fill import fill_lung
@@ -101,8 +102,8 @@ class _Coarse:
 
 
 def _coarse(ct: Volume, opts: LungOptions, axes: _Axes) -> _Coarse:
-    factors = coarse.block_factors(ct.spacing, target_mm=opts.working_mm)
-    hu = coarse.block_mean(ct.array, factors)
+    factors = block_factors(ct.spacing, target_mm=opts.working_mm)
+    hu = block_mean(ct.array, factors)
     sz, sy, sx = (s * f for s, f in zip(ct.spacing, factors, strict=True))
     f = factors[axes.lr_axis]
     x = axes.x_mm
