@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from vesalius.cli.main import app
 from vesalius.cli.shared_data import find_shared
+from vesalius.findings.persist import load_findings
 from vesalius.store import StudyQuery, list_studies, open_store, sqlite_url
 
 
@@ -21,21 +22,29 @@ def test_demo_ingests_the_phantoms_and_reads_every_series_back(tmp_path: Path) -
     try:
         with store.read_session() as session:
             page = list_studies(session, StudyQuery())
+            chest = next(s for s in page.items if s.patient_id.startswith("VSIM-chest-ct"))
+            findings = load_findings(session, chest.study_uid)
     finally:
         store.close()
     modalities = sorted(m for s in page.items for m in s.modalities)
     assert {"CT", "MR", "PT"} <= set(modalities)
     assert (out / "phantoms" / "chest-ct" / "ground_truth.json").is_file()
+    kinds = {f.finding_type.meaning for f in findings}
+    assert {"Coronary artery calcification", "Lung"} <= kinds
+    assert all(f.ai_generated and f.algorithm_version for f in findings)
 
 
 def test_running_the_demo_twice_stores_nothing_twice(tmp_path: Path) -> None:
     """The quick start is idempotent: a second run finds every instance already stored."""
     out = tmp_path / "demo"
     runner = CliRunner()
-    assert runner.invoke(app, ["demo", "--out", str(out)]).exit_code == 0
+    first = runner.invoke(app, ["demo", "--out", str(out)])
+    assert first.exit_code == 0, first.output
     second = runner.invoke(app, ["demo", "--out", str(out)])
     assert second.exit_code == 0, second.output
     assert "imported 0 new instances" in second.output
+    title = next(line for line in first.output.splitlines() if "AI findings in the store" in line)
+    assert title in second.output  # the same findings, not saved a second time
 
 
 def test_demo_into_a_file_is_a_user_error(tmp_path: Path) -> None:
