@@ -1,0 +1,1 @@
+"""Pipeline: routing rules, jobs and executors that run analyses on incoming studies."""
