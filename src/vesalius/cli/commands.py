@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vesalius.cli.analyze import analyze
+from vesalius.cli.batch import batch
 from vesalius.cli.calcium import calcium
 from vesalius.cli.convert import convert
 from vesalius.cli.deid import deid
@@ -33,4 +34,5 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "retrieve": retrieve,
     "calcium": calcium,
     "analyze": analyze,
+    "batch": batch,
 }
