@@ -8,7 +8,10 @@ previous run, then runs in one process:
   ``settings.dicom_host:dicom_port`` (``--port`` overrides the port);
 - the HTTP service (DICOMweb under ``/dicom-web``, ``/health``) on
   ``settings.http_host:http_port`` (``--http-port`` overrides it, ``--no-http`` leaves it out);
-- the study-complete detector, which prints and logs each completed study.
+- the study-complete detector, which prints and logs each completed study and hands it to
+  the pipeline: its series are routed to the analyses (a chest CT to the lung, emphysema and
+  calcium analyses) and the findings are saved in the store, one study at a time in a
+  background thread.
 
 It prints where each listens and then ``ready``. On Ctrl-C or SIGTERM it stops accepting,
 lets running requests and associations finish, closes the index and exits with code 0.
@@ -31,6 +34,46 @@ if TYPE_CHECKING:
     from vesalius.store import BlobStore, Store
 
 POLL_S = 0.5
+
+
+class _Analyser:
+    """Runs the analyses of completed studies one at a time, off the completion thread."""
+
+    def __init__(self, store: Store, blobs: BlobStore) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="vesalius-analyse")
+        self._store, self._blobs = store, blobs
+
+    def requeue_abandoned(self) -> None:
+        """Give back the jobs a killed server left running."""
+        from vesalius.pipeline.apps import default_apps
+        from vesalius.pipeline.arrivals import SERVE_WORKER
+        from vesalius.pipeline.jobs import requeue_abandoned
+
+        requeue_abandoned(self._store, worker=SERVE_WORKER, kinds=default_apps())
+
+    def submit(self, event: StudyComplete) -> None:
+        """Analyse ``event``'s study in the background."""
+        self._pool.submit(self._run, event.study_uid)
+
+    def _run(self, study_uid: str) -> None:
+        import logging
+
+        from vesalius.errors import VesaliusError
+        from vesalius.pipeline.arrivals import analyse_study
+
+        try:
+            result = analyse_study(self._store, self._blobs, study_uid)
+        except (VesaliusError, OSError):  # the server goes on; the next study may be fine
+            logging.getLogger(__name__).exception("analysis of study %s stopped", study_uid)
+            return
+        if result.routed:
+            typer.echo(f"analysed {study_uid}: {result.done} jobs done, {result.failed} failed")
+
+    def stop(self) -> None:
+        """Let the running analysis finish; drop the ones not started (re-run on restart)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _check_port(port: int | None, option: str) -> None:
@@ -83,7 +126,7 @@ def _http_server(
     return HttpServer(app, host=settings.http_host, port=chosen)
 
 
-def _completion(settings: Settings, store: Store) -> StudyCompletion:
+def _completion(settings: Settings, store: Store, analyser: _Analyser) -> StudyCompletion:
     import logging
 
     from vesalius.ingest.complete import Notifications, StudyComplete, StudyCompletion
@@ -96,6 +139,7 @@ def _completion(settings: Settings, store: Store) -> StudyCompletion:
 
     bus = Notifications[StudyComplete]()
     bus.subscribe(announce)
+    bus.subscribe(analyser.submit)
     return StudyCompletion(store, quiet_s=settings.study_quiet_s, bus=bus)
 
 
@@ -153,7 +197,8 @@ def serve(
     previous = _on_signals(stop)
     store = open_store(settings.database_url)
     blobs = BlobStore(settings.blob_dir)
-    completion = _completion(settings, store)
+    analyser = _Analyser(store, blobs)
+    completion = _completion(settings, store, analyser)
     listener = DicomListener(
         listener_config,
         store=store,
@@ -162,6 +207,7 @@ def serve(
     )
     http = None if no_http else _http_server(settings, store, blobs, http_port)
     try:
+        analyser.requeue_abandoned()
         completion.resume()
         listener.start()
         typer.echo(
@@ -180,6 +226,7 @@ def serve(
             http.stop()
         listener.stop()
         completion.stop()
+        analyser.stop()
         store.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
