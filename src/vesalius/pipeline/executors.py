@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor as FuturesExecutor
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -74,7 +75,7 @@ class InlineExecutor:
         self.close()
 
 
-class _Pool:
+class _Pool(ABC):
     """A ``concurrent.futures`` pool behind the :class:`Executor` interface."""
 
     _pool: FuturesExecutor
@@ -85,8 +86,9 @@ class _Pool:
         self.workers = workers
         self._pool = self._make(workers)
 
+    @abstractmethod
     def _make(self, workers: int) -> FuturesExecutor:
-        raise NotImplementedError
+        """The pool of ``workers`` workers this executor runs tasks on."""
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
         """Submit every task now; yield the results in order as they finish."""

@@ -477,7 +477,7 @@ def _filtered(query: StudyQuery) -> Select[Study, Patient]:
     return stmt
 
 
-def _counts(session: Session, study_pks: list[int]) -> dict[int, tuple[set[str], int, int]]:
+def study_counts(session: Session, study_pks: list[int]) -> dict[int, tuple[set[str], int, int]]:
     """Per study: modalities, number of series, number of instances."""
     stmt = (
         select(
@@ -508,7 +508,7 @@ def list_studies(session: Session, query: StudyQuery) -> StudyPage:
         .limit(query.limit)
         .offset(query.offset)
     ).all()
-    counts = _counts(session, [study.id for study, _ in rows])
+    counts = study_counts(session, [study.id for study, _ in rows])
     items = tuple(_summary(study, patient, counts.get(study.id)) for study, patient in rows)
     return StudyPage(items=items, total=total, offset=query.offset)
 

@@ -25,15 +25,15 @@ Examples
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, distinct, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from vesalius.ingest.dicomweb.params import QidoQuery
+from vesalius.store.index import study_counts
 from vesalius.store.models import Instance, Patient, Series, Study
 
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
@@ -169,29 +169,8 @@ def _study_row(study: Study, patient: Patient, counts: tuple[set[str], int, int]
     )
 
 
-def _study_counts(session: Session, study_pks: list[int]) -> dict[int, tuple[set[str], int, int]]:
-    stmt = (
-        select(
-            Series.study_pk,
-            Series.modality,
-            func.count(distinct(Series.id)),
-            func.count(Instance.id),
-        )
-        .outerjoin(Instance, Instance.series_pk == Series.id)
-        .where(Series.study_pk.in_(study_pks))
-        .group_by(Series.study_pk, Series.modality)
-    )
-    out: dict[int, tuple[set[str], int, int]] = defaultdict(lambda: (set(), 0, 0))
-    for study_pk, modality, n_series, n_instances in session.execute(stmt):
-        modalities, series_total, instance_total = out[study_pk]
-        if modality:
-            modalities.add(modality)
-        out[study_pk] = (modalities, series_total + n_series, instance_total + n_instances)
-    return out
-
-
 def _studies_by_pk(session: Session, pairs: list[tuple[Study, Patient]]) -> dict[int, StudyRow]:
-    counts = _study_counts(session, [study.id for study, _ in pairs])
+    counts = study_counts(session, [study.id for study, _ in pairs])
     return {
         study.id: _study_row(study, patient, counts.get(study.id, (set(), 0, 0)))
         for study, patient in pairs
