@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_TEST_PACKAGES=(postgresql dicom3tools dcmtk orthanc orthanc-dicomweb)
+DEBIAN_TEST_PACKAGES=(postgresql dicom3tools dcmtk orthanc orthanc-dicomweb chromium chromium-driver)
 
 pick_python() {
     for candidate in python3.11 python3; do

@@ -1,0 +1,1 @@
+"""Triage, the worklist and draft reports built from findings."""
