@@ -128,6 +128,10 @@ class Settings:
     duplicate_policy
         An instance arriving with a SOP Instance UID already stored: ``"keep-first"``
         (default; the new copy is acknowledged and dropped) or ``"replace"``.
+    routing
+        ``[[routing]]`` tables: which analysis apps run on which series (modality, body part,
+        series description, slice thickness, contrast). Empty means the built-in rules;
+        :func:`vesalius.pipeline.routing.rules_from_settings` checks and compiles them.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -143,6 +147,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     duplicate_policy: str = "keep-first"
+    routing: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.ae_title) <= 16:
@@ -214,6 +219,12 @@ def _peers(path: Path, raw: Any) -> tuple[DicomPeer, ...]:
     return tuple(peers)
 
 
+def _routing(path: Path, raw: Any) -> tuple[dict[str, Any], ...]:
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        raise ConfigError(f"{path}: routing must be [[routing]] tables")
+    return tuple(raw)
+
+
 def load_settings(path: Path | None) -> Settings:
     """Read settings from a TOML file; ``None`` gives the defaults.
 
@@ -235,6 +246,8 @@ def load_settings(path: Path | None) -> Settings:
         raw["data_dir"] = path.parent / Path(str(raw["data_dir"]))
     if "peers" in raw:
         raw["peers"] = _peers(path, raw["peers"])
+    if "routing" in raw:
+        raw["routing"] = _routing(path, raw["routing"])
     if "allowed_calling_aes" in raw:
         raw["allowed_calling_aes"] = tuple(raw["allowed_calling_aes"])
     try:

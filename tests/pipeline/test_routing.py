@@ -14,7 +14,15 @@ import pytest
 from pydicom import Dataset
 
 from vesalius.errors import ConfigError
-from vesalius.pipeline.routing import RoutingRule, load_rules, route, rules_from_toml
+from vesalius.pipeline.routing import (
+    DEFAULT_RULES,
+    RoutingRule,
+    load_rules,
+    route,
+    rules_from_settings,
+    rules_from_toml,
+)
+from vesalius.settings import Settings, load_settings
 
 
 def _header(**values: Any) -> Dataset:
@@ -112,3 +120,32 @@ def _empty(folder: Path) -> Path:
     path = folder / "empty.toml"
     path.write_text("x = 1\n")
     return path
+
+
+def test_routing_tables_in_the_settings_file_choose_the_apps(tmp_path: Path) -> None:
+    config = tmp_path / "vesalius.toml"
+    config.write_text(
+        '[[routing]]\napp = "chest-ct"\nmodality = "CT"\nbody_part = "CHEST|LUNG"\n'
+        "max_slice_thickness_mm = 1.5\n",
+        encoding="utf-8",
+    )
+    rules = rules_from_settings(load_settings(config))
+    assert route(_header(Modality="CT", BodyPartExamined="LUNG", SliceThickness="1.0"), rules) == (
+        "chest-ct",
+    )
+    assert route(_header(Modality="CT", BodyPartExamined="LUNG", SliceThickness="3"), rules) == ()
+    assert route(_header(Modality="CT", BodyPartExamined="HEAD", SliceThickness="1"), rules) == ()
+
+
+def test_settings_without_routing_tables_use_the_built_in_rules() -> None:
+    assert rules_from_settings(Settings()) == DEFAULT_RULES
+
+
+def test_a_wrong_rule_in_the_settings_names_the_rule(tmp_path: Path) -> None:
+    config = tmp_path / "vesalius.toml"
+    config.write_text('[[routing]]\nmodality = "CT"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="routing rule 1"):
+        rules_from_settings(load_settings(config))
+    config.write_text('routing = "chest-ct"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="routing must be"):
+        load_settings(config)

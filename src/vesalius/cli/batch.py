@@ -46,7 +46,7 @@ def batch(
     from vesalius.pipeline.apps import default_apps
     from vesalius.pipeline.batch import BatchHooks, batch_folder
     from vesalius.pipeline.executors import LocalExecutor, ProcessExecutor
-    from vesalius.pipeline.routing import DEFAULT_RULES, load_rules
+    from vesalius.pipeline.routing import load_rules, rules_from_settings
     from vesalius.settings import load_settings
     from vesalius.store import BlobStore, open_store
 
@@ -54,8 +54,8 @@ def batch(
         raise InputError(None, f"--workers must be at least 1, got {workers}")
     if not folder.is_dir():
         raise InputError(folder, "not a folder" if folder.exists() else "no such folder")
-    routing = DEFAULT_RULES if rules is None else load_rules(rules)
     settings = load_settings(config)
+    routing = rules_from_settings(settings) if rules is None else load_rules(rules)
     if out is not None:
         settings = replace(settings, data_dir=out, database_url="")
     store = open_store(settings.database_url)

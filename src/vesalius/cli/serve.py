@@ -26,9 +26,11 @@ import typer
 
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Sequence
 
     from vesalius.ingest.complete import StudyComplete, StudyCompletion
     from vesalius.ingest.dimse.config import ListenerConfig
+    from vesalius.pipeline.routing import RoutingRule
     from vesalius.service.run import HttpServer
     from vesalius.settings import Settings
     from vesalius.store import BlobStore, Store
@@ -39,11 +41,11 @@ POLL_S = 0.5
 class _Analyser:
     """Runs the analyses of completed studies one at a time, off the completion thread."""
 
-    def __init__(self, store: Store, blobs: BlobStore) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, rules: Sequence[RoutingRule]) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="vesalius-analyse")
-        self._store, self._blobs = store, blobs
+        self._store, self._blobs, self._rules = store, blobs, rules
 
     def requeue_abandoned(self) -> None:
         """Give back the jobs a killed server left running."""
@@ -64,7 +66,7 @@ class _Analyser:
         from vesalius.pipeline.arrivals import analyse_study
 
         try:
-            result = analyse_study(self._store, self._blobs, study_uid)
+            result = analyse_study(self._store, self._blobs, study_uid, rules=self._rules)
         except (VesaliusError, OSError):  # the server goes on; the next study may be fine
             logging.getLogger(__name__).exception("analysis of study %s stopped", study_uid)
             return
@@ -183,6 +185,7 @@ def serve(
     import threading
 
     from vesalius.ingest.dimse.scp import DicomListener
+    from vesalius.pipeline.routing import rules_from_settings
     from vesalius.settings import load_settings
     from vesalius.store import BlobStore, open_store
 
@@ -193,11 +196,12 @@ def serve(
     _check_port(http_port, "--http-port")
     settings = load_settings(config)
     listener_config = _listener_config(settings, port)
+    rules = rules_from_settings(settings)
     stop = threading.Event()
     previous = _on_signals(stop)
     store = open_store(settings.database_url)
     blobs = BlobStore(settings.blob_dir)
-    analyser = _Analyser(store, blobs)
+    analyser = _Analyser(store, blobs, rules)
     completion = _completion(settings, store, analyser)
     listener = DicomListener(
         listener_config,

@@ -34,6 +34,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from vesalius.errors import ConfigError
+from vesalius.settings import Settings
 
 
 def _compile(pattern: str | None, what: str) -> re.Pattern[str] | None:
@@ -215,3 +216,24 @@ def load_rules(path: Path) -> tuple[RoutingRule, ...]:
         return rules_from_toml(raw["routing"])
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
+
+
+def rules_from_settings(settings: Settings) -> tuple[RoutingRule, ...]:
+    """The routing rules of the settings' ``[[routing]]`` tables, or the built-in rules.
+
+    Raises
+    ------
+    ConfigError
+        A rule is wrong; the message names the rule by its position.
+
+    Examples
+    --------
+    >>> rules_from_settings(Settings()) == DEFAULT_RULES
+    True
+    >>> custom = Settings(routing=({"app": "chest-ct", "modality": "CT", "body_part": "CHEST"},))
+    >>> [(r.app, r.body_part) for r in rules_from_settings(custom)]
+    [('chest-ct', 'CHEST')]
+    """
+    if not settings.routing:
+        return DEFAULT_RULES
+    return rules_from_toml(list(settings.routing))
