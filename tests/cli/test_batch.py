@@ -116,6 +116,8 @@ def test_transient_app_failure_is_retried_then_failed_with_its_reason(
         (["{missing}"], "no such folder"),
         (["{folder}", "--workers", "0"], "--workers must be at least 1"),
         (["{folder}", "--rules", "{rules}"], "unknown apps ['neuro-mr']"),
+        (["{folder}", "--executor", "gpu"], "--executor must be one of threads, processes, dask"),
+        (["{folder}", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler goes with --executor"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(
@@ -130,3 +132,25 @@ def test_bad_input_is_one_line_and_exit_code_2(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_dask_executor_runs_the_cohort_on_a_local_cluster(folder: Path, tmp_path: Path) -> None:
+    """``--executor dask`` failing, or leaving a chest CT without its findings."""
+    data = tmp_path / "data"
+    args = [str(folder), "--out", str(data), "--workers", "2", "--executor", "dask"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    jobs = _jobs(data)
+    assert [(j.kind, j.state) for j in jobs] == [("chest-ct", JobState.DONE)] * 2
+    for job in jobs:
+        findings = _findings(data, str(job.params["study_uid"]))
+        assert {f.finding_type.meaning for f in findings} >= {"Lung"}
+
+
+def test_unreachable_dask_scheduler_is_a_one_line_error(folder: Path, tmp_path: Path) -> None:
+    """A traceback, or a hang, when the scheduler address is wrong."""
+    args = [str(folder), "--out", str(tmp_path / "data"), "--executor", "dask"]
+    result = CliRunner().invoke(_app(), [*args, "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 2, result.output
+    assert "cannot reach the Dask scheduler tcp://127.0.0.1:9" in result.output
