@@ -72,6 +72,8 @@ class _Analyser:
             return
         if result.routed:
             typer.echo(f"analysed {study_uid}: {result.done} jobs done, {result.failed} failed")
+        else:
+            typer.echo(f"analysed {study_uid}: no analysis routed")
 
     def stop(self) -> None:
         """Let the running analysis finish; drop the ones not started (re-run on restart)."""
