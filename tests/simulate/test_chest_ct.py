@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -10,7 +11,7 @@ import SimpleITK as sitk  # noqa: N813
 from scipy import ndimage
 
 from vesalius.io.dicom_write import series_affine
-from vesalius.simulate.chest_ct import ChestCT, ChestCTSpec, chest_ct
+from vesalius.simulate.chest_ct import ChestCT, ChestCTSpec, chest_ct, write_chest_ct
 from vesalius.simulate.study import WrittenPhantom
 from vesalius.simulate.truth import read_label_nifti
 
@@ -161,3 +162,17 @@ def test_slice_thickness_is_written_and_changes_sampling(tmp_path) -> None:
         abs(fine.truth.lungs[0].volume_ml - ct.truth.lungs[0].volume_ml)
         < 0.1 * ct.truth.lungs[0].volume_ml
     )
+
+
+def test_phantoms_of_one_seed_but_two_sizes_never_share_uids(tmp_path: Path) -> None:
+    """Two sizes of one seed sharing UIDs: a store keeping the first copy mixes their slices."""
+    small = write_chest_ct(chest_ct(ChestCTSpec(shape=(8, 32, 32)), seed=5), tmp_path / "a")
+    large = write_chest_ct(chest_ct(ChestCTSpec(shape=(10, 32, 32)), seed=5), tmp_path / "b")
+    again = write_chest_ct(chest_ct(ChestCTSpec(shape=(8, 32, 32)), seed=5), tmp_path / "c")
+    assert small.manifest.study_uid != large.manifest.study_uid
+    assert small.manifest.study_uid == again.manifest.study_uid
+    sops = [
+        {str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in p.iterdir()}
+        for p in (tmp_path / "a" / "ct", tmp_path / "b" / "ct")
+    ]
+    assert not sops[0] & sops[1]

@@ -29,7 +29,14 @@ from vesalius.core import ProvenanceStep, Volume
 from vesalius.errors import InputError
 from vesalius.io.dicom_write import derive_uid
 from vesalius.simulate.render import Axes
-from vesalius.simulate.study import LabelMap, SeriesToWrite, WrittenPhantom, metadata, write_phantom
+from vesalius.simulate.study import (
+    LabelMap,
+    SeriesToWrite,
+    WrittenPhantom,
+    metadata,
+    shape_variant,
+    write_phantom,
+)
 from vesalius.simulate.truth import LabelEntry, label_table
 
 BRAIN_LABELS = {1: "csf", 2: "gm", 3: "wm", 4: "skull_scalp"}
@@ -189,7 +196,7 @@ def brain_mr(spec: BrainMRSpec | None = None, *, seed: int = 0) -> BrainMR:
     volume = Volume(
         stored,
         axes.affine,
-        frame_of_reference_uid=derive_uid("brain-mr", seed, "for"),
+        frame_of_reference_uid=derive_uid("brain-mr", seed, "for", shape_variant(img.shape)),
         modality="MR",
         provenance=(ProvenanceStep("SimulateBrainMR", {"seed": seed}),),
     )
@@ -219,7 +226,12 @@ def brain_mr(spec: BrainMRSpec | None = None, *, seed: int = 0) -> BrainMR:
 def write_brain_mr(mr: BrainMR, out: str | os.PathLike[str]) -> WrittenPhantom:
     """Write the MR series (``mr/``), the tissue label map and ``ground_truth.json``."""
     meta = metadata(
-        "brain-mr", mr.seed, number=1, description="Phantom T1 MPRAGE", body_part="HEAD"
+        "brain-mr",
+        mr.seed,
+        number=1,
+        description="Phantom T1 MPRAGE",
+        body_part="HEAD",
+        variant=shape_variant(mr.volume.shape),
     )
     return write_phantom(
         out,

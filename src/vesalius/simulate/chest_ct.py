@@ -35,7 +35,14 @@ from vesalius.simulate.chest_render import (
 )
 from vesalius.simulate.noise import noise_slabs
 from vesalius.simulate.render import Axes, Box, box_fraction, composite, ellipsoid
-from vesalius.simulate.study import LabelMap, SeriesToWrite, WrittenPhantom, metadata, write_phantom
+from vesalius.simulate.study import (
+    LabelMap,
+    SeriesToWrite,
+    WrittenPhantom,
+    metadata,
+    shape_variant,
+    write_phantom,
+)
 from vesalius.simulate.truth import label_table
 
 log = logging.getLogger(__name__)
@@ -320,7 +327,7 @@ def chest_ct(spec: ChestCTSpec | None = None, *, seed: int = 0) -> ChestCT:
     volume = Volume(
         noisy,
         axes.affine,
-        frame_of_reference_uid=derive_uid("chest-ct", seed, "for"),
+        frame_of_reference_uid=derive_uid("chest-ct", seed, "for", shape_variant(spec.shape)),
         modality="CT",
         provenance=(ProvenanceStep("SimulateChestCT", {"seed": seed}),),
     )
@@ -383,6 +390,7 @@ def write_chest_ct(ct: ChestCT, out: str | os.PathLike[str]) -> WrittenPhantom:
         description="Phantom chest CT",
         slice_thickness_mm=ct.truth.slice_thickness_mm,
         body_part="CHEST",
+        variant=shape_variant(ct.volume.shape),
     )
     affine = ct.volume.affine
     return write_phantom(

@@ -39,7 +39,14 @@ from vesalius.simulate.pet_truth import (
     suv_calibration,
 )
 from vesalius.simulate.render import Axes, Box, box_fraction, ellipsoid
-from vesalius.simulate.study import LabelMap, SeriesToWrite, WrittenPhantom, metadata, write_phantom
+from vesalius.simulate.study import (
+    LabelMap,
+    SeriesToWrite,
+    WrittenPhantom,
+    metadata,
+    shape_variant,
+    write_phantom,
+)
 from vesalius.simulate.truth import label_table
 
 FOV_MM = (700.0, 500.0, 500.0)
@@ -269,7 +276,7 @@ def pet_ct(spec: PetCTSpec | None = None, *, seed: int = 0) -> PetCT:
     written = (pixels.stored * np.float32(pixels.slope)).astype(np.float32)
     pet_labels = np.zeros(axes.shape, np.uint8)
     measured = _measure(written, axes, vois, lesions, cal, spec.psf_fwhm_mm, pet_labels)
-    frame = derive_uid("pet-ct", seed, "for")
+    frame = derive_uid("pet-ct", seed, "for", shape_variant(written.shape))
     ct = Volume(
         ct_image,
         ct_axes.affine,
@@ -319,6 +326,7 @@ def write_pet_ct(pc: PetCT, out: str | os.PathLike[str]) -> WrittenPhantom:
         weight_kg=cal.weight_kg,
         time="092000",
         body_part="WHOLEBODY",
+        variant=shape_variant(pc.pet.shape),
     )
     pet_meta = metadata(
         "pet-ct",
@@ -328,6 +336,7 @@ def write_pet_ct(pc: PetCT, out: str | os.PathLike[str]) -> WrittenPhantom:
         weight_kg=cal.weight_kg,
         time=t,
         body_part="WHOLEBODY",
+        variant=shape_variant(pc.pet.shape),
     )
     pet_meta = replace(pet_meta, extra=pet_extra(cal))
     return write_phantom(

@@ -105,9 +105,18 @@ class WrittenPhantom:
     manifest: Manifest
 
 
-def study_uid(kind: str, seed: int) -> str:
-    """The Study Instance UID of phantom ``kind`` with ``seed``."""
-    return derive_uid("vesalius.simulate", kind, seed, "study")
+def shape_variant(shape: tuple[int, ...]) -> str:
+    """The size variant of a phantom, part of its UIDs: ``(60, 176, 176)`` -> ``"60x176x176"``."""
+    return "x".join(str(n) for n in shape)
+
+
+def study_uid(kind: str, seed: int, variant: str = "") -> str:
+    """The Study Instance UID of phantom ``kind`` with ``seed`` (and size ``variant``).
+
+    Phantoms of one seed but different sizes are different images, so their UIDs differ:
+    ``variant`` is the shape (``"60x176x176"``), part of every UID derived for the phantom.
+    """
+    return derive_uid("vesalius.simulate", kind, seed, "study", variant)
 
 
 def metadata(
@@ -120,6 +129,7 @@ def metadata(
     weight_kg: float | None = None,
     time: str = STUDY_TIME,
     body_part: str = "",
+    variant: str = "",
 ) -> SeriesMetadata:
     """Patient, study and series values of series ``number`` of a phantom."""
     return SeriesMetadata(
@@ -131,7 +141,7 @@ def metadata(
             weight_kg=weight_kg,
         ),
         study=StudyInfo(
-            study_uid=study_uid(kind, seed),
+            study_uid=study_uid(kind, seed, variant),
             date=STUDY_DATE,
             time=STUDY_TIME,
             study_id="1",
@@ -139,7 +149,7 @@ def metadata(
             description=f"Vesalius phantom {kind}",
         ),
         series=SeriesInfo(
-            series_uid=derive_uid("vesalius.simulate", kind, seed, "series", number),
+            series_uid=derive_uid("vesalius.simulate", kind, seed, "series", number, variant),
             number=number,
             description=description,
             date=STUDY_DATE,
@@ -173,7 +183,7 @@ def write_phantom(
     manifest = Manifest(
         kind=kind,
         seed=seed,
-        study_uid=study_uid(kind, seed),
+        study_uid=series[0].meta.study.study_uid,
         series=tuple(
             SeriesEntry(
                 s.folder,
