@@ -1,10 +1,13 @@
-"""``vesalius demo``: the embedded default end to end, on phantoms and the shared real CT.
+"""``vesalius demo``: the whole path, scanner to worklist, on phantoms and the shared real CT.
 
-The demo writes the three phantom studies with their ground truth, imports them (and the
-real lung CT from ``../shared/data`` when it is there) into a fresh store through the
-durable ingest path, reads every series back into a volume, runs the chest and cardiac CT
-analyses on the chest phantom, saves their findings in the store, and prints what it found
-next to the phantom's truth. A second run reuses what the first stored.
+The demo writes the three phantom studies with their ground truth (chest CT, brain MR,
+PET/CT), starts the real server (``vesalius serve``: SQLite index, file store, DICOM listener
+and web UI on 127.0.0.1) with a settings file of its own, sends every study, and the real
+lung CT from ``../shared/data`` when it is there, through the server's DICOM listener as a
+modality would, waits while the studies complete and the analyses run (with progress), then
+prints the studies, the AI findings, the ranked worklist and the report states, the web UI's
+address and the one-time admin password. It keeps serving until Ctrl-C; ``--headless``
+prints the summary and exits 0 instead. A second run stores nothing twice.
 """
 
 from __future__ import annotations
@@ -14,13 +17,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from vesalius.cli.server_process import ServerError, ServerProcess, parse_http, parse_listening
+from vesalius.settings import load_settings
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from vesalius.findings.model import Finding
     from vesalius.store import Store
 
 PHANTOMS = ("chest-ct", "brain-mr", "pet-ct")
+CALLING_AE = "VESALIUS-DEMO"
+QUIET_S = 2.0  # the demo sends whole studies at once: no need to wait a minute
+ANALYSIS_TIMEOUT_S = 600.0
 SIZES = {"chest-ct": "60x176x176"}  # fine enough in-plane for the calcium and lung analyses
 
 
@@ -41,21 +49,6 @@ def _sources(phantoms: Path) -> list[Path]:
     if real_ct is not None:
         sources.append(real_ct)
     return sources
-
-
-def _import(sources: list[Path], store: Store, data_dir: Path, console: Console) -> None:
-    from vesalius.ingest.folder import import_files, iter_files
-    from vesalius.store import BlobStore
-
-    files = [f for src in sources for f in iter_files(src) if f.suffix == ".dcm"]
-    with console.status(f"importing {len(files)} DICOM files"):
-        result = import_files(files, store=store, blobs=BlobStore(data_dir / "blobs"))
-    console.print(
-        f"imported {result.stored} new instances ({result.duplicates} already stored) "
-        f"in {len(result.study_uids)} studies"
-    )
-    for problem in result.problems:
-        console.print(f"[yellow]not imported[/yellow] {problem.path}: {problem.problem}")
 
 
 def _studies_table(store: Store, console: Console) -> None:
@@ -102,48 +95,112 @@ def _volumes_table(sources: list[Path], console: Console) -> None:
     console.print(table)
 
 
-def _chest_findings(phantom: Path, store: Store, console: Console) -> tuple[Finding, ...]:
-    """The chest phantom's findings: from the store if a run saved them, else analysed now."""
+def _write_config(out: Path) -> Path:
+    """The demo's settings: a store under ``out``, everything on the loopback, short quiet."""
+    from vesalius.io.atomic import write_bytes_atomic
+
+    config = out / "vesalius.toml"
+    text = (
+        "# Settings of `vesalius demo` (rewritten by each run).\n"
+        'data_dir = "store"\n'
+        'dicom_host = "127.0.0.1"\n'
+        'http_host = "127.0.0.1"\n'
+        f"study_quiet_s = {QUIET_S}\n"
+        f'allowed_calling_aes = ["{CALLING_AE}"]\n'
+    )
+    write_bytes_atomic(config, text.encode())
+    return config
+
+
+def _study_files(sources: list[Path]) -> dict[str, list[Path]]:
+    """The DICOM files of each study found in ``sources``, by Study Instance UID."""
+    from vesalius.io.scan import scan_dicom
+
+    studies: dict[str, list[Path]] = {}
+    for source in sources:
+        for series in scan_dicom(source).series:
+            studies.setdefault(series.study_uid, []).extend(Path(i.path) for i in series.instances)
+    return studies
+
+
+def _send(server: ServerProcess, studies: dict[str, list[Path]], console: Console) -> None:
+    """C-STORE every study to the server's DICOM listener, as a modality would."""
+    from rich.progress import Progress
+
     from vesalius.errors import InputError
-    from vesalius.findings.persist import load_findings, save_findings
-    from vesalius.findings.run import analyze_ct
-    from vesalius.io.dicom_read import read_dicom
+    from vesalius.ingest.dimse.scu import send_files
+    from vesalius.settings import DicomPeer
 
-    read = read_dicom(phantom / "ct")
-    source = read.volume.source
-    if source is None:
-        raise InputError(phantom / "ct", "the series has no study and series UIDs")
-    with store.read_session() as session:
-        saved = tuple(load_findings(session, source.study_uid))
-    if saved:
-        return saved
-    with console.status("analysing the chest CT phantom (lungs, emphysema, calcium)"):
-        run = analyze_ct(read.volume, source=source)
-    with store.session() as session:
-        save_findings(session, run.findings)
-    for skipped in run.skipped:
-        console.print(f"[yellow]skipped[/yellow] {skipped.analysis}: {skipped.reason}")
-    return run.findings
+    line = server.wait_for(lambda x: parse_listening(x) is not None, timeout_s=120, what="listener")
+    listening = parse_listening(line)
+    assert listening is not None
+    peer = DicomPeer("vesalius", *listening)
+    total = sum(len(files) for files in studies.values())
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task(f"sending {len(studies)} studies over DICOM", total=total)
+        for files in studies.values():
+            result = send_files(files, peer, calling_ae=CALLING_AE)
+            progress.advance(task, len(files))
+            if result.problems:
+                first = result.problems[0]
+                raise InputError(Path(first.path), f"the listener refused it: {first.problem}")
 
 
-def _findings_table(phantom: Path, findings: tuple[Finding, ...], console: Console) -> None:
-    import json
+def _await_analyses(server: ServerProcess, studies: list[str], console: Console) -> None:
+    """Wait until the server has analysed (or found nothing to analyse in) each study."""
+    from rich.progress import Progress
 
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task("analyses (study complete, then AI)", total=len(studies))
+        for study_uid in studies:
+            server.wait_for(
+                lambda x, uid=study_uid: x.startswith(f"analysed {uid}:"),  # type: ignore[misc]
+                timeout_s=ANALYSIS_TIMEOUT_S,
+                what=f"analysis of study {study_uid}",
+            )
+            progress.advance(task)
+
+
+def _findings_table(store: Store, console: Console) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{len(findings)} AI findings in the store, awaiting review")
-    for column in ("Finding", "Where", "Measurements", "Category"):
+    from vesalius.findings.persist import load_findings
+    from vesalius.store import StudyQuery, list_studies
+
+    table = Table(title="AI findings in the store, awaiting review")
+    for column in ("Patient", "Finding", "Where", "Measurements", "Category"):
         table.add_column(column)
-    for f in findings:
-        loc = f.location
-        where = "" if loc is None else f"{loc.laterality or ''} {loc.site.meaning}".strip()
-        values = ", ".join(f"{m.value:.4g} {m.unit}".removesuffix(" 1") for m in f.measurements)
-        categories = ", ".join(f"{c.system} {c.value}" for c in f.categories)
-        table.add_row(f.finding_type.meaning, where, values, categories)
+    with store.read_session() as session:
+        for study in list_studies(session, StudyQuery(limit=100)).items:
+            for f in load_findings(session, study.study_uid):
+                loc = f.location
+                where = "" if loc is None else f"{loc.laterality or ''} {loc.site.meaning}".strip()
+                values = ", ".join(
+                    f"{m.value:.4g} {m.unit}".removesuffix(" 1") for m in f.measurements
+                )
+                categories = ", ".join(f"{c.system} {c.value}" for c in f.categories)
+                table.add_row(study.patient_id, f.finding_type.meaning, where, values, categories)
     console.print(table)
+
+
+def _truth_line(phantom: Path, console: Console) -> None:
+    import json
+
     truth = json.loads((phantom / "ground_truth.json").read_text(encoding="utf-8"))["truth"]
     lungs = ", ".join(f"{lung['side']} {lung['volume_ml']:.0f} mL" for lung in truth["lungs"])
-    console.print(f"phantom truth: Agatston {truth['agatston_total_written']:.1f}; lungs {lungs}")
+    console.print(f"chest phantom truth: Agatston {truth['agatston_total_written']:.1f}; {lungs}")
+
+
+def _relay_password(server: ServerProcess, console: Console) -> None:
+    """Show the one-time admin password the server printed at its first start, if it did."""
+    said = [line for line in server.lines if "password" in line.lower()]
+    for line in said:
+        console.print(f"[bold]{line}[/bold]")
+    if not said:
+        console.print(
+            "the admin password was printed by the first run; "
+            "`vesalius user passwd admin --config DEMO/vesalius.toml` sets a new one"
+        )
 
 
 def demo(
@@ -151,27 +208,50 @@ def demo(
         "vesalius-demo"
     ),
     seed: Annotated[int, typer.Option(help="Seed of the phantoms.")] = 0,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="Print a summary and exit instead of serving.")
+    ] = False,
+    http_port: Annotated[
+        int, typer.Option("--http-port", help="Port of the web UI (0: any free port).")
+    ] = 8080,
 ) -> None:
-    """Write phantom studies, ingest them, analyse the chest CT, and summarize what is there."""
+    """Start the server, send it phantom studies over DICOM, and show the ranked worklist."""
     from rich.console import Console
 
     from vesalius.errors import InputError
-    from vesalius.settings import Settings
     from vesalius.store import open_store
 
     if out.exists() and not out.is_dir():
         raise InputError(out, "exists and is not a folder")
     console = Console()
-    settings = Settings(data_dir=out / "store")
+    out.mkdir(parents=True, exist_ok=True)
     _write_phantoms(out / "phantoms", seed, console)
     sources = _sources(out / "phantoms")
-    store = open_store(settings.database_url)
+    config = _write_config(out)
+    studies = _study_files(sources)
+    port = 0 if headless else http_port
+    server = ServerProcess(config, ["--port", "0", "--http-port", str(port)])
     try:
-        _import(sources, store, settings.data_dir, console)
-        _studies_table(store, console)
-        chest = out / "phantoms" / "chest-ct"
-        _findings_table(chest, _chest_findings(chest, store, console), console)
+        ready = server.wait_for(lambda x: x.startswith("ready"), timeout_s=120, what="start")
+        url = next((u for u in map(parse_http, server.lines) if u), None)
+        console.print(f"server {ready}")
+        _send(server, studies, console)
+        _await_analyses(server, list(studies), console)
+        store = open_store(load_settings(config).database_url)
+        try:
+            _studies_table(store, console)
+            _findings_table(store, console)
+        finally:
+            store.close()
+        _truth_line(out / "phantoms" / "chest-ct", console)
+        _volumes_table(sources, console)
+        console.print(f"web UI: {url}/  (stop with Ctrl-C)" if not headless else f"served {url}")
+        _relay_password(server, console)
+        if not headless:
+            server.wait()
+    except KeyboardInterrupt:
+        console.print("stopping the demo server")
     finally:
-        store.close()
-    _volumes_table(sources, console)
-    console.print(f"index: {settings.database_url}\nphantoms and ground truth: {out / 'phantoms'}")
+        code = server.stop()
+    if code not in (0, -2, 130):
+        raise ServerError(f"the demo server exited with code {code}")
