@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 import vesalius
 from vesalius.analyze.cardiac_ct import score_calcium
-from vesalius.analyze.chest_ct import emphysema_index, segment_lungs
+from vesalius.analyze.chest_ct import LEFT, LungSegmentation, emphysema_index, segment_lungs
 from vesalius.core import SeriesRef, Volume
 from vesalius.errors import StoreError
 from vesalius.findings import codes
@@ -68,6 +69,18 @@ def test_lung_findings_volumes_and_laa_per_side(ct: ChestCT) -> None:
         assert percent.value == pytest.approx(truth[side].laa950_percent_noisy, abs=1.0)
     only_volumes = lung_findings(seg, source=SOURCE)
     assert [len(f.measurements) for f in only_volumes] == [1, 1]
+
+
+def test_a_lung_outside_the_scan_gets_no_zero_volume_finding(ct: ChestCT) -> None:
+    """A CT cropped to the right side would otherwise report a "left lung: 0 mL"."""
+    seg = segment_lungs(ct.volume)
+    labels = seg.label_map.array
+    right_only = LungSegmentation.from_label_map(
+        replace(seg.label_map, array=np.where(labels == LEFT, 0, labels).astype(labels.dtype)),
+        trachea_found=seg.trachea_found,
+    )
+    found = lung_findings(right_only, emphysema_index(ct.volume, right_only), source=SOURCE)
+    assert [f.location.laterality for f in found if f.location] == ["right"]
 
 
 def test_refused_analyses_are_skipped_with_their_reason() -> None:

@@ -21,6 +21,8 @@ True
 
 from __future__ import annotations
 
+import logging
+
 import vesalius
 from vesalius.analyze.chest_ct import EmphysemaResult, LungEmphysema, LungSegmentation
 from vesalius.core import SeriesRef
@@ -29,6 +31,8 @@ from vesalius.findings.model import Finding, Location, Measurement
 
 ALGORITHM = "vesalius.chest-ct.lungs"
 """Algorithm name of the lung findings (the version is Vesalius's)."""
+log = logging.getLogger(__name__)
+
 VOLUME_METHOD = "lung segmentation (airways excluded, vessels filled): voxel count x voxel volume"
 
 
@@ -58,8 +62,11 @@ def lung_findings(
     emphysema: EmphysemaResult | None = None,
     *,
     source: SeriesRef,
-) -> tuple[Finding, Finding]:
-    """One finding per lung: left, then right.
+) -> tuple[Finding, ...]:
+    """One finding per lung found: left, then right.
+
+    A lung with no voxel on the CT (a scan cropped to one side, a pneumonectomy) gets no
+    finding: a "0 mL lung" would read as a measurement, and it is not one.
 
     Parameters
     ----------
@@ -73,6 +80,9 @@ def lung_findings(
     volumes = {"left": segmentation.left_ml, "right": segmentation.right_ml}
     found = []
     for side in ("left", "right"):
+        if volumes[side] <= 0:
+            log.info("no %s lung on series %s: no lung finding for it", side, source.series_uid)
+            continue
         laa = () if emphysema is None else _laa(getattr(emphysema, side), emphysema)
         found.append(_lung(side, volumes[side], laa, source))
-    return found[0], found[1]
+    return tuple(found)
