@@ -9,7 +9,8 @@ Each side runs in its own subprocess on the same saved input (peak memory is tha
 process's ``ru_maxrss``); times are medians of ``--reps`` runs. Dice is against the
 phantom's truth lung labels. Last line: ``RATIO chest_lungs <baseline s / our s>``.
 
-Run: ``.venv/bin/python bench/chest_lungs.py [--small] [--reps N]``
+Run: ``.venv/bin/python bench/chest_lungs.py [--small] [--reps N] [--bay-mm MM]``
+(``--bay-mm 0`` turns the pleural-bay step off, to measure what it costs).
 """
 
 from __future__ import annotations
@@ -53,11 +54,14 @@ def _baseline(hu: np.ndarray, affine: np.ndarray) -> dict[str, np.ndarray]:
     return {"left": left, "right": right}
 
 
-def _ours(hu: np.ndarray, affine: np.ndarray) -> tuple[dict[str, np.ndarray], list[Any]]:
-    from vesalius.analyze.chest_ct import segment_lungs
+def _ours(
+    hu: np.ndarray, affine: np.ndarray, bay_mm: float | None
+) -> tuple[dict[str, np.ndarray], list[Any]]:
+    from vesalius.analyze.chest_ct import LungOptions, segment_lungs
     from vesalius.core import Volume
 
-    seg = segment_lungs(Volume(hu, affine, modality="CT"))
+    opts = LungOptions() if bay_mm is None else LungOptions(bay_mm=bay_mm)
+    seg = segment_lungs(Volume(hu, affine, modality="CT"), options=opts)
     return {s: seg.mask(s) for s in ("left", "right")}, list(seg.stage_seconds)
 
 
@@ -65,7 +69,7 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2.0 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b)))
 
 
-def child(which: str, data: Path, reps: int) -> None:
+def child(which: str, data: Path, reps: int, bay_mm: float | None = None) -> None:
     """Run one side ``reps`` times on the saved input and print a JSON line."""
     hu = np.load(data / "hu.npy")
     affine = np.load(data / "affine.npy")
@@ -74,7 +78,7 @@ def child(which: str, data: Path, reps: int) -> None:
     for _ in range(reps):
         t0 = time.perf_counter()
         if which == "ours":
-            masks, laps = _ours(hu, affine)
+            masks, laps = _ours(hu, affine, bay_mm)
             stages.append(laps)
         else:
             masks = _baseline(hu, affine)
@@ -92,8 +96,10 @@ def child(which: str, data: Path, reps: int) -> None:
     print(json.dumps({"times": times, "dice": dice, "stages": stage_median, "rss_mb": rss_mb}))
 
 
-def _run(which: str, data: Path, reps: int) -> dict[str, Any]:
+def _run(which: str, data: Path, reps: int, bay_mm: float | None = None) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", which, "--data", str(data), "--reps", str(reps)]
+    if bay_mm is not None:
+        cmd += ["--bay-mm", str(bay_mm)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
@@ -105,9 +111,12 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--child", choices=("ours", "baseline"))
     parser.add_argument("--data", type=Path)
+    parser.add_argument(
+        "--bay-mm", type=float, help="LungOptions.bay_mm for ours (0: the pleural-bay step off)"
+    )
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.data, args.reps)
+        child(args.child, args.data, args.reps, args.bay_mm)
         return
     from vesalius.simulate.chest_ct import ChestCTSpec, chest_ct
 
@@ -118,7 +127,8 @@ def main() -> None:
         np.save(data / "hu.npy", ct.volume.array)
         np.save(data / "affine.npy", ct.volume.affine)
         np.save(data / "anatomy.npy", ct.anatomy)
-        ours, base = _run("ours", data, args.reps), _run("baseline", data, args.reps)
+        ours = _run("ours", data, args.reps, args.bay_mm)
+        base = _run("baseline", data, args.reps)
     print(f"chest CT phantom {shape}, spacing {ct.volume.spacing}, {args.reps} repetitions")
     for name, r in (("vesalius", ours), ("scipy baseline", base)):
         print(

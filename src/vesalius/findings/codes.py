@@ -42,7 +42,7 @@ LAA_VOLUME = CodedConcept.text("Low attenuation area below -950 HU, volume")
 TERRITORY_SITES = {"LAD": LAD, "LCX": LCX, "RCA": RCA, "LM": LEFT_MAIN}
 """Anatomic site of each coronary territory name the calcium scorer reports."""
 
-CODED = (
+CODED: tuple[CodedConcept, ...] = (
     CALCIFIED_PLAQUE,
     CORONARY_ARTERY,
     LAD,
@@ -56,3 +56,14 @@ CODED = (
     CALCIUM_MASS,
 )
 """Every coded concept of this module (checked against pydicom's dictionary in the tests)."""
+
+# Lung nodules (findings/from_nodules.py): SNOMED CT and DCM codes as listed by pydicom.
+NODULE = CodedConcept("27925004", "SCT", "Nodule")
+MASS = CodedConcept("4147007", "SCT", "Mass")
+LONG_AXIS = CodedConcept("103339001", "SCT", "Long axis")
+SHORT_AXIS = CodedConcept("103340004", "SCT", "Short axis")
+DIAMETER = CodedConcept("81827009", "SCT", "Diameter")
+MEAN_ATTENUATION = CodedConcept("112181", "DCM", "Mean Attenuation Coefficient")
+SOLID_COMPONENT_LONG_AXIS = CodedConcept.text("Solid component long axis")
+SOLID_COMPONENT_DIAMETER = CodedConcept.text("Solid component mean diameter")
+CODED += (NODULE, MASS, LONG_AXIS, SHORT_AXIS, DIAMETER, MEAN_ATTENUATION)

@@ -1,8 +1,9 @@
 """Run the CT analyses on one series and collect their findings.
 
 :func:`pick_ct_series` chooses the series to analyse (the CT series with the most slices,
-or the one asked for); :func:`analyze_ct` runs the coronary calcium scoring and the lung
-and emphysema analysis on it. An analysis that refuses the CT (an
+or the one asked for); :func:`analyze_ct` runs the coronary calcium scoring, the lung
+and emphysema analysis and the lung nodule detection on it (the nodules' label map is
+kept in :attr:`AnalysisRun.nodules` for export). An analysis that refuses the CT (an
 :class:`~vesalius.errors.InputError` such as "no lung-like air") is reported as skipped,
 with its reason, and the others still run. :func:`write_outputs` writes ``findings.json``,
 the lung label map ``lungs.nii.gz`` (on the CT's grid) and ``summary.txt``, each atomically.
@@ -17,6 +18,8 @@ Examples
 ['Coronary artery calcification', 'Calcified atheromatous plaque', 'Calcified atheromatous plaque']
 >>> result.skipped
 ()
+>>> result.nodules.array.dtype, int(result.nodules.array.max()) == len(result.nodule_list)
+(dtype('uint16'), True)
 """
 
 from __future__ import annotations
@@ -27,11 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vesalius.analyze.cardiac_ct import score_calcium
-from vesalius.analyze.chest_ct import LungSegmentation, emphysema_index, segment_lungs
+from vesalius.analyze.chest_ct import (
+    LungSegmentation,
+    Nodule,
+    detect_nodules,
+    emphysema_index,
+    segment_lungs,
+)
 from vesalius.core import SeriesRef, Volume
 from vesalius.errors import InputError
 from vesalius.findings.from_cardiac import calcium_findings
 from vesalius.findings.from_chest import lung_findings
+from vesalius.findings.from_nodules import nodule_findings
 from vesalius.findings.model import Finding
 from vesalius.io.atomic import write_bytes_atomic
 from vesalius.io.scan import DicomScan, SeriesFiles
@@ -51,12 +61,18 @@ class Skipped:
 
 @dataclass(frozen=True, eq=False)
 class AnalysisRun:
-    """What :func:`analyze_ct` found: findings, skipped analyses and the lung label map."""
+    """What :func:`analyze_ct` found: findings, skipped analyses and label maps.
+
+    ``nodules`` is the nodules' label map (uint16 on the CT's grid, 0 background, ``n``
+    nodule ``n`` of ``nodule_list``), or ``None`` when the nodule step did not run.
+    """
 
     source: SeriesRef
     findings: tuple[Finding, ...]
     skipped: tuple[Skipped, ...]
     lungs: LungSegmentation | None
+    nodules: Volume | None = None
+    nodule_list: tuple[Nodule, ...] = ()
 
 
 def _slices(series: SeriesFiles) -> int:
@@ -94,8 +110,18 @@ def _lungs(ct: Volume, source: SeriesRef) -> tuple[tuple[Finding, ...], LungSegm
     )
 
 
+def _nodules(
+    ct: Volume, lungs: LungSegmentation, source: SeriesRef
+) -> tuple[tuple[Finding, ...], Volume, tuple[Nodule, ...]]:
+    result = detect_nodules(ct, lungs)
+    return nodule_findings(result, source=source), result.label_map, result.nodules
+
+
 def analyze_ct(ct: Volume, *, source: SeriesRef) -> AnalysisRun:
-    """Run calcium scoring and the lung analysis on ``ct``; refusals become :class:`Skipped`."""
+    """Run calcium scoring, the lung analysis and nodule detection on ``ct``.
+
+    Refusals become :class:`Skipped`; the nodule step runs only when the lungs were found.
+    """
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     lungs = None
@@ -110,7 +136,16 @@ def analyze_ct(ct: Volume, *, source: SeriesRef) -> AnalysisRun:
     except InputError as err:
         log.info("lung analysis skipped: %s", err.problem)
         skipped.append(Skipped("lungs and emphysema", err.problem))
-    return AnalysisRun(source, tuple(findings), tuple(skipped), lungs)
+    nodules: Volume | None = None
+    nodule_list: tuple[Nodule, ...] = ()
+    if lungs is not None:  # without lungs, the lung analysis' skip says why
+        try:
+            found, nodules, nodule_list = _nodules(ct, lungs, source)
+            findings += found
+        except InputError as err:
+            log.info("nodule detection skipped: %s", err.problem)
+            skipped.append(Skipped("lung nodules", err.problem))
+    return AnalysisRun(source, tuple(findings), tuple(skipped), lungs, nodules, nodule_list)
 
 
 def findings_json(findings: tuple[Finding, ...]) -> str:

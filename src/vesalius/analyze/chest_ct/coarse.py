@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float32]
@@ -123,3 +124,21 @@ def bbox(mask: BoolArray, *, margin: int = 0) -> tuple[slice, slice, slice]:
         lo, hi = (int(hit[0]), int(hit[-1]) + 1) if hit.size else (0, 0)
         out.append(slice(max(0, lo - margin), min(mask.shape[axis], hi + margin)))
     return (out[0], out[1], out[2])
+
+
+def hull_2d(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Pixels whose centres lie in the convex hull of the pixel centres of ``mask``."""
+    edge = mask & ~ndimage.binary_erosion(mask)
+    pts = np.argwhere(edge).astype(np.float64)
+    if len(pts) < 3:
+        return mask.copy()
+    try:
+        eq = ConvexHull(pts).equations
+    except QhullError:
+        return mask.copy()
+    (j0, i0), (j1, i1) = pts.min(axis=0).astype(int), pts.max(axis=0).astype(int) + 1
+    jj, ii = np.mgrid[j0:j1, i0:i1]
+    inside = (jj[..., None] * eq[:, 0] + ii[..., None] * eq[:, 1] + eq[:, 2] <= 1e-6).all(-1)
+    out = np.zeros_like(mask)
+    out[j0:j1, i0:i1] = inside
+    return out | mask

@@ -11,6 +11,10 @@ Three steps, each stated as an assumption about lung shape:
    bone (below ``max_hu``, 200 HU) is lung or a tumour against the pleura. The medial half
    is left alone: there the heart and hilum make the lung concave by anatomy.
 3. Holes filled slice by slice (vessels and nodules inside the lung).
+4. Pleural bays (:mod:`~vesalius.analyze.chest_ct.border`), when ``bay_mm`` is set: a
+   per-slice closing by a disk of ``bay_mm`` whose additions are kept only where the lung
+   wraps around them, which takes in tumours against the mediastinal pleura (the medial
+   side that step 2 leaves alone) without the heart's or the aorta's impressions.
 
 Examples
 --------
@@ -30,30 +34,16 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
 
-from vesalius.analyze.chest_ct.coarse import BoolArray, FloatArray, Spacing, close, fill_holes_2d
-
-BONE_HU = 200.0
-
-
-def _hull_2d(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """Pixels whose centres lie in the convex hull of the pixel centres of ``mask``."""
-    edge = mask & ~ndimage.binary_erosion(mask)
-    pts = np.argwhere(edge).astype(np.float64)
-    if len(pts) < 3:
-        return mask.copy()
-    try:
-        eq = ConvexHull(pts).equations
-    except QhullError:
-        return mask.copy()
-    (j0, i0), (j1, i1) = pts.min(axis=0).astype(int), pts.max(axis=0).astype(int) + 1
-    jj, ii = np.mgrid[j0:j1, i0:i1]
-    inside = (jj[..., None] * eq[:, 0] + ii[..., None] * eq[:, 1] + eq[:, 2] <= 1e-6).all(-1)
-    out = np.zeros_like(mask)
-    out[j0:j1, i0:i1] = inside
-    return out | mask
+from vesalius.analyze.chest_ct.border import BONE_HU, MIN_WRAP, pleural_bays
+from vesalius.analyze.chest_ct.coarse import (
+    BoolArray,
+    FloatArray,
+    Spacing,
+    close,
+    fill_holes_2d,
+    hull_2d,
+)
 
 
 def costal_hull(
@@ -76,7 +66,7 @@ def costal_hull(
     for k in np.flatnonzero(lung.any(axis=(1, 2))):
         m = lung[k]
         lateral = (x2d - float(x2d[m].mean())) * lateral_sign > 0
-        added[k] = _hull_2d(m) & ~m & lateral & (hu[k] < max_hu)
+        added[k] = hull_2d(m) & ~m & lateral & (hu[k] < max_hu)
     return added
 
 
@@ -89,8 +79,17 @@ def fill_lung(
     lr_axis: int,
     lateral_sign: float,
     closing_mm: float,
+    bay_mm: float = 0.0,
+    bay_wrap: float = MIN_WRAP,
 ) -> BoolArray:
     """The lung with its vessels, nodules and juxtapleural tumours (see the module doc)."""
     closed = close(lung, closing_mm, spacing)
     closed |= costal_hull(closed, hu, x_mm, lr_axis=lr_axis, lateral_sign=lateral_sign)
-    return fill_holes_2d(closed)
+    filled = fill_holes_2d(closed)
+    if bay_mm > 0:
+        bays = pleural_bays(
+            filled, hu, radius_mm=bay_mm, spacing=spacing, min_wrap=bay_wrap, max_hu=BONE_HU
+        )
+        if bays.any():
+            filled = fill_holes_2d(filled | bays)
+    return filled

@@ -14,7 +14,11 @@ at the CT's own spacing; the coarse steps run on block means of about ``working_
    are split by erosion (:mod:`~vesalius.analyze.chest_ct.split`).
 5. Filling (:mod:`~vesalius.analyze.chest_ct.fill`): a rolling-ball closing of
    ``closing_mm``, a convex hull per slice on the costal (lateral) side that takes in
-   tumours against the pleura, and holes filled slice by slice (vessels, nodules).
+   tumours against the pleura, holes filled slice by slice (vessels, nodules), then the
+   pleural bays (:mod:`~vesalius.analyze.chest_ct.border`): tumours against the pleura on
+   any side, the mediastinal one included, whose contact with the pleura is narrower than
+   about ``2 * bay_mm`` (40 mm) and which the lung wraps around by at least ``bay_wrap``
+   of their outline in the slice (the heart's and the aorta's impressions are not).
 6. Refinement on the CT's own grid: inside each coarse lung (grown by one block) the
    voxels below -400 HU, plus what the coarse filling added, holes filled per slice; then
    the airways are removed.
@@ -22,7 +26,9 @@ at the CT's own spacing; the coarse steps run on block means of about ``working_
 Assumptions: an axial CT in HU (slices along the patient's long axis), lungs darker than
 -400 HU and not pure air (a lung whose median is below -970 HU would be taken for outside
 air), a trachea visible in the upper slices for the airways to be removed (otherwise the
-result says ``trachea_found=False`` and the airways stay in the lungs).
+result says ``trachea_found=False`` and the airways stay in the lungs). A tumour is taken
+into its lung as far as aerated lung lies around it: where it rests on collapsed lung or
+effusion (at the lung base) the part beyond the aerated lung stays out.
 
 Examples
 --------
@@ -43,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vesalius.analyze.blocks import block_factors, block_mean
-from vesalius.analyze.chest_ct import airways, body, coarse
+from vesalius.analyze.chest_ct import airways, body, border, coarse
 from vesalius.analyze.chest_ct.coarse import BoolArray, Factors, FloatArray, Spacing
 from vesalius.analyze.chest_ct.fill import fill_lung
 from vesalius.analyze.chest_ct.results import AIRWAY, LEFT, RIGHT, LungSegmentation
@@ -56,12 +62,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LungOptions:
-    """Parameters of :func:`segment_lungs` (HU and millimetres)."""
+    """Parameters of :func:`segment_lungs` (HU and millimetres).
+
+    ``bay_mm`` is the radius of the disk that closes the bays of tumours against the
+    pleura (0 turns that step off); ``bay_wrap`` the share of a bay's outline that must be
+    lung for it to be taken in.
+    """
 
     air_hu: float = body.AIR_HU
     body_hu: float = body.BODY_HU
     working_mm: float = 2.0
     closing_mm: float = 10.0
+    bay_mm: float = 20.0
+    bay_wrap: float = border.MIN_WRAP
     airway_wall_mm: float = 2.0
     min_lung_ml: float = 10.0
 
@@ -153,6 +166,8 @@ def _label_map(
             lr_axis=lr_axis,
             lateral_sign=sign,
             closing_mm=opts.closing_mm,
+            bay_mm=opts.bay_mm,
+            bay_wrap=opts.bay_wrap,
         )
         box, fine = _fine_side(ct, side, filled, c, opts)
         labels[box][fine] = value

@@ -1,0 +1,134 @@
+"""Nodule candidates: dense blobs inside the lungs, thicker than the small vessels.
+
+Assumptions, each in HU or millimetres:
+
+1. Aerated lung is darker than :data:`DENSE_HU` (-700 HU, between normal parenchyma, about
+   -850 HU, and faint ground glass, about -600 HU) after an in-plane Gaussian smoothing of
+   :data:`SMOOTH_MM`; nodules of every type (ground glass included) and vessels are denser.
+2. Nodules lie in the lung segmentation, which fills vessels, nodules and tumours against
+   the costal pleura (see :mod:`~vesalius.analyze.chest_ct.fill`).
+3. Nodules worth reporting (6 mm and more) are thicker than most vessels: an opening by a
+   ball of radius :data:`CORE_MM` (2.5 mm) removes vessels thinner than about 5 mm and
+   detaches nodules from the thin vessels that touch them. What stays (nodules, the large
+   central vessels, dense bands) are the candidates; the false-positive reduction step
+   (:mod:`~vesalius.analyze.chest_ct.nodule_classifier`) tells them apart.
+4. A lesion is a blob: balls of three quarters of its own radius fit everywhere in it.
+   So each candidate is opened again by a ball of :data:`RELATIVE_CORE` of its thickness
+   (the radius of the largest ball it holds), which cuts off the vessels and strands of
+   dense lung thinner than that, so that a nodule touching a vessel is measured alone
+   (unless the vessel is about as thick as the nodule). A candidate this opening would
+   remove entirely is kept as it was.
+
+Examples
+--------
+>>> import numpy as np
+>>> from vesalius.core import Volume
+>>> from vesalius.analyze.chest_ct.nodule_grid import working_grid
+>>> hu = np.full((9, 40, 40), -850, np.int16)
+>>> zz, yy, xx = np.mgrid[:9, :40, :40]
+>>> hu[(zz - 4) ** 2 * 4 + (yy - 20) ** 2 + (xx - 20) ** 2 <= 16] = 30  # an 8 mm blob
+>>> hu[4, 5, 2:38] = 30  # a 1 mm vessel: opened away
+>>> ct = Volume.from_spacing(hu, spacing=(2.0, 1.0, 1.0), modality="CT")
+>>> lungs = Volume.from_spacing(np.full(hu.shape, 2, np.uint8), spacing=(2.0, 1.0, 1.0))
+>>> labels, n = candidate_labels(working_grid(ct, lungs))
+>>> n, sorted(np.unique(np.argwhere(labels == 1)[:, 0]).tolist())
+(1, [3, 4, 5])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from vesalius.analyze.chest_ct.coarse import BoolArray, FloatArray, Spacing
+from vesalius.analyze.chest_ct.nodule_grid import WorkingGrid
+from vesalius.analyze.chest_ct.results import LEFT, RIGHT
+
+DENSE_HU = -700.0
+"""Denser than this (after smoothing) is not aerated lung."""
+SMOOTH_MM = 1.0
+"""In-plane Gaussian sigma of the smoothing used for detection."""
+CORE_MM = 2.5
+"""Radius of the opening ball: vessels thinner than about twice this drop out."""
+RELATIVE_CORE = 0.75
+"""Each candidate is opened again by a ball of this fraction of its own thickness."""
+
+
+def smoothed(grid: WorkingGrid) -> FloatArray:
+    """The working HU smoothed in-plane by :data:`SMOOTH_MM` (float32)."""
+    _, sy, sx = grid.spacing
+    out = ndimage.gaussian_filter(grid.hu, sigma=(0.0, SMOOTH_MM / sy, SMOOTH_MM / sx))
+    return np.asarray(out, np.float32)
+
+
+def lung_region(grid: WorkingGrid) -> BoolArray:
+    """Where nodules are searched: the left and right lungs (airways excluded)."""
+    return np.asarray((grid.lungs == LEFT) | (grid.lungs == RIGHT))
+
+
+def _open(mask: BoolArray, radius_mm: float, spacing: Spacing) -> BoolArray:
+    """Opening by a ball of ``radius_mm``: the union of the balls that fit in ``mask``."""
+    if not mask.any():
+        return mask.copy()
+    pad = [int(np.ceil(radius_mm / s)) + 1 for s in spacing]
+    padded = np.pad(mask, [(p, p) for p in pad])
+    core = ndimage.distance_transform_edt(padded, sampling=spacing) > radius_mm
+    if not core.any():
+        return np.zeros_like(mask)
+    grown = ndimage.distance_transform_edt(~core, sampling=spacing) <= radius_mm
+    out = grown & padded
+    return np.asarray(out[pad[0] : -pad[0], pad[1] : -pad[1], pad[2] : -pad[2]])
+
+
+def _reopen(
+    labels: npt.NDArray[np.int32], n: int, dense: BoolArray, spacing: Spacing
+) -> npt.NDArray[np.int32]:
+    """Open each candidate again at :data:`RELATIVE_CORE` of its own thickness.
+
+    Each part that stays becomes a candidate of its own; what the opening removes (the
+    vessels and strands joined to a lesion) is dropped. A candidate the opening would
+    remove entirely (a blob on coarse voxels) is kept as it was.
+    """
+    dist = ndimage.distance_transform_edt(labels > 0, sampling=spacing)
+    thick = ndimage.maximum(dist, labels, index=np.arange(1, n + 1))
+    out = np.zeros_like(labels)
+    count = 0
+    for value, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        own = labels[box] == value
+        radius = max(CORE_MM, RELATIVE_CORE * float(thick[value - 1]))
+        opened = _open(own & dense[box], radius, spacing) if radius > CORE_MM else own
+        parts, m = ndimage.label(opened if opened.any() else own)
+        region = out[box]
+        region[parts > 0] = parts[parts > 0] + count
+        count += m
+    return out
+
+
+def dense_mask(grid: WorkingGrid) -> BoolArray:
+    """Lung voxels denser than :data:`DENSE_HU` after smoothing."""
+    return np.asarray((smoothed(grid) > DENSE_HU) & lung_region(grid))
+
+
+def candidate_labels(
+    grid: WorkingGrid, dense: BoolArray | None = None
+) -> tuple[npt.NDArray[np.int32], int]:
+    """Label map of the candidates on the working grid (0 background) and their number.
+
+    ``dense`` is :func:`dense_mask` of ``grid`` (computed when not given).
+    """
+    dense = dense_mask(grid) if dense is None else dense
+    opened = _open(dense, CORE_MM, grid.spacing)
+    labels, n = ndimage.label(opened)
+    labels = np.asarray(labels, np.int32)
+    return _relabel(_reopen(labels, n, dense, grid.spacing))
+
+
+def _relabel(labels: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int32], int]:
+    present = np.unique(labels)
+    present = present[present > 0]
+    lut = np.zeros(int(labels.max()) + 1, np.int32)
+    lut[present] = np.arange(1, present.size + 1, dtype=np.int32)
+    return lut[labels], int(present.size)

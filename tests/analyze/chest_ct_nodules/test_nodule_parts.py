@@ -1,0 +1,65 @@
+"""The parts of nodule detection on their own: measurement, typing, empty lungs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vesalius.analyze.chest_ct import LungSegmentation, detect_nodules
+from vesalius.analyze.chest_ct.nodule_measure import measure_ellipsoid
+from vesalius.analyze.chest_ct.nodule_type import SOLID_HU, nodule_kind
+from vesalius.core import Volume
+
+
+def _thick_slice_ellipsoid(
+    semi: tuple[float, float, float], spacing: tuple[float, float, float], hu: float
+) -> np.ndarray:
+    """An ellipsoid of ``hu`` in -850 HU lung, each voxel the average of 5x5x5 sub-samples."""
+    shape = (9, 24, 24)
+    sub = 5
+    offsets = (np.arange(sub) + 0.5) / sub - 0.5
+    fraction = np.zeros(shape)
+    k, j, i = np.meshgrid(*(np.arange(n, dtype=float) for n in shape), indexing="ij")
+    centre = np.array([4.3, 11.6, 12.2])
+    for dz in offsets:
+        for dy in offsets:
+            for dx in offsets:
+                z = (k + dz - centre[0]) * spacing[0] / semi[2]
+                y = (j + dy - centre[1]) * spacing[1] / semi[1]
+                x = (i + dx - centre[2]) * spacing[2] / semi[0]
+                fraction += (x**2 + y**2 + z**2) <= 1.0
+    fraction /= sub**3
+    return -850.0 + (hu + 850.0) * fraction
+
+
+@pytest.mark.parametrize("slice_mm", [3.0, 5.0, 6.25])
+def test_ellipsoid_axes_survive_thick_slices(slice_mm: float) -> None:
+    """Partial volume on thick slices must not shrink the measured axes of a small nodule."""
+    spacing = (slice_mm, 1.875, 1.875)
+    hu = _thick_slice_ellipsoid((5.5, 3.5, 4.5), spacing, 30.0)
+    body = hu > -700.0
+    size = measure_ellipsoid(hu, body, np.zeros_like(body), -850.0, spacing)
+    assert size.long_axis_mm == pytest.approx(11.0, abs=0.6)
+    assert size.short_axis_mm == pytest.approx(7.0, abs=0.6)
+    assert size.mean_hu >= SOLID_HU  # partial-volume corrected: reads as solid
+
+
+def test_types_follow_the_physical_cutoffs() -> None:
+    """Solid from the corrected mean HU; a solid core in ground glass makes part-solid."""
+    assert nodule_kind(SOLID_HU, has_core=False) == "solid"
+    assert nodule_kind(SOLID_HU - 1.0, has_core=True) == "part-solid"
+    assert nodule_kind(-600.0, has_core=False) == "ground-glass"
+
+
+def test_clean_lungs_give_no_nodules_and_an_empty_label_map() -> None:
+    """Aerated lung with nothing in it must not produce findings."""
+    hu = np.full((6, 30, 30), -850, np.int16)
+    ct = Volume.from_spacing(hu, spacing=(5.0, 2.0, 2.0), modality="CT")
+    lungs = np.full(hu.shape, 2, np.uint8)
+    seg = LungSegmentation.from_label_map(
+        Volume.from_spacing(lungs, spacing=(5.0, 2.0, 2.0)), trachea_found=False
+    )
+    result = detect_nodules(ct, seg)
+    assert result.nodules == ()
+    assert not np.asarray(result.label_map.array).any()
+    assert result.label_map.shape == ct.shape
