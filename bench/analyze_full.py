@@ -34,7 +34,7 @@ FULL, SMALL = (300, 512, 512), (80, 256, 256)
 def _stages(folder: str, out: str) -> dict[str, Any]:
     """Run the analyses stage by stage in this (fresh) process; times in seconds."""
     from vesalius.analyze.cardiac_ct import score_calcium
-    from vesalius.analyze.chest_ct import emphysema_index, segment_lungs
+    from vesalius.analyze.chest_ct import detect_nodules, emphysema_index, segment_lungs
     from vesalius.findings import run as findings_run
     from vesalius.io.dicom_read import read_dicom
 
@@ -51,9 +51,7 @@ def _stages(folder: str, out: str) -> dict[str, Any]:
     timed("coronary calcium", score_calcium, volume)
     lungs = timed("lung segmentation", segment_lungs, volume)
     timed("emphysema", emphysema_index, volume, lungs)
-    nodules = getattr(findings_run, "detect_nodules_stage", None)
-    if nodules is not None:
-        timed("nodules", nodules, volume, lungs)
+    timed("nodules", detect_nodules, volume, lungs)
     source = volume.source
     run = timed("all analyses (analyze_ct)", lambda: findings_run.analyze_ct(volume, source=source))
     timed("write outputs", findings_run.write_outputs, run, Path(out))
