@@ -4,15 +4,19 @@ Writes ``N`` CT instances (512 x 512 int16, explicit VR little endian) with pydi
 sends them with the same sender for every receiver, dcmtk ``storescu`` (one process per
 association, the files dealt round-robin), over 1 and over 4 parallel associations, to:
 
-- Vesalius: our listener in its own process, durable (blob fsync + SQLite
-  ``synchronous=FULL`` commit before each acknowledgement);
+- Vesalius: our listener in its own process (storage associations on its lean Upper
+  Layer, :mod:`vesalius.ingest.dimse.fast_store`), durable: each blob fsynced, then its
+  index row committed (SQLite ``synchronous=FULL``, group commits across associations),
+  before its acknowledgement;
 - Orthanc 1.10 with ``SyncStorageArea`` true (fsync of each file, SQLite index);
 - dcmtk ``storescp --fork`` writing files, no index and no fsync: the ceiling.
 
 Each receiver starts fresh for every repetition (start-up not timed); the time is from the
 first storescu start to the last storescu exit (every instance acknowledged). The whole run
 happens inside ``unshare -n`` (Orthanc binds every interface): the script re-executes
-itself there. ``TCP_NODELAY=1`` is set for the DCMTK-based programs.
+itself there. ``TCP_NODELAY=1`` is set for the DCMTK-based programs. The first lines give
+the disk's latency (write + fsync of 512 KB, a SQLite WAL ``synchronous=FULL`` commit),
+which bounds one association: every instance waits for one of each in turn.
 
 Run: ``.venv/bin/python bench/cstore_ingest.py [--small] [--repeats N]``.
 The last line is ``RATIO cstore_ingest <ours / orthanc instances per second, 4 associations>``.
@@ -181,6 +185,32 @@ def serve_ours(folder: Path, port: int) -> None:
     store.close()
 
 
+def disk_latency(folder: Path, n: int = 50) -> tuple[float, float]:
+    """Median milliseconds of a 512 KB write + fsync, and of a SQLite WAL FULL commit."""
+    import sqlite3
+
+    data, fsyncs, commits = os.urandom(512 * 1024), [], []
+    for k in range(n):
+        start = time.perf_counter()
+        fd = os.open(folder / f"probe{k}", os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, data)
+        os.fsync(fd)
+        os.close(fd)
+        fsyncs.append(time.perf_counter() - start)
+    db = sqlite3.connect(folder / "probe.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (k INTEGER)")
+    for k in range(n):
+        start = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t VALUES (?)", (k,))
+        db.execute("COMMIT")
+        commits.append(time.perf_counter() - start)
+    db.close()
+    return statistics.median(fsyncs) * 1e3, statistics.median(commits) * 1e3
+
+
 def measure(
     name: str,
     receiver: Callable[..., object],
@@ -228,6 +258,13 @@ def main() -> None:
         print(
             f"{n} CT instances of 512x512 int16 ({megabytes:.0f} MB),"
             f" sender dcmtk storescu, {repeats} repetitions, medians"
+        )
+        probe = work / "probe"
+        probe.mkdir()
+        fsync_ms, commit_ms = disk_latency(probe)
+        shutil.rmtree(probe)
+        print(
+            f"disk: write + fsync of 512 KB {fsync_ms:.2f} ms, SQLite WAL commit {commit_ms:.2f} ms"
         )
         results = {}
         for associations in (1, 4):

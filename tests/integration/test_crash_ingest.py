@@ -8,7 +8,7 @@ at seeded random moments while four associations send 500 CT instances, and chec
 index after every kill and at the end.
 
 The unit tests below kill a process at the two moments of one durable store (before the
-blob's rename, and after it but before the index commit) and check what is left on disk.
+blob gets its name, and after it but before the index commit) and check what is left on disk.
 """
 
 from __future__ import annotations
@@ -117,8 +117,8 @@ blobs = BlobStore(root / "blobs")
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
-if moment == "before-rename":
-    os.replace = die
+if moment == "before-naming":  # the blob gets its name by a hard link (or a rename)
+    os.link = os.replace = die
 else:
     event.listen(Engine, "commit", die)
 store_instance(source.read_bytes(), store=store, blobs=blobs)
@@ -143,7 +143,7 @@ def _visible_blobs(root: Path) -> list[Path]:
     ]
 
 
-@pytest.mark.parametrize("moment", ["before-rename", "before-commit"])
+@pytest.mark.parametrize("moment", ["before-naming", "before-commit"])
 def test_a_store_killed_midway_leaves_no_row_and_no_partial_blob(
     moment: str, tmp_path: Path
 ) -> None:
@@ -155,11 +155,11 @@ def test_a_store_killed_midway_leaves_no_row_and_no_partial_blob(
         with store.read_session() as session:
             assert find_instance(session, uid) is None
         visible = _visible_blobs(tmp_path)
-        if moment == "before-rename":
+        if moment == "before-naming":
             assert visible == []  # only the temporary file, which a sweep removes
             assert blobs.sweep_temporaries(older_than_s=0) == 1
         else:
-            assert len(visible) == 1  # renamed, fsynced, not indexed: complete and harmless
+            assert len(visible) == 1  # named, fsynced, not indexed: complete and harmless
             blobs.verify(visible[0].relative_to(blobs.root).as_posix())
         again = store_instance(CT.read_bytes(), store=store, blobs=blobs)
         assert again.new

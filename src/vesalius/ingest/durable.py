@@ -1,8 +1,8 @@
 """Durable ingest of one instance: the only way bytes enter the store.
 
 The order is what makes "nothing acknowledged is lost" true: parse the header (without
-decoding pixels), write the bytes to the content-addressed blob store (temp file, fsync,
-rename, fsync of the folder), then commit the index row. Only when this function returns
+decoding pixels), write the bytes to the content-addressed blob store and fsync them
+(:meth:`~vesalius.store.BlobStore.put`), then commit the index row. Only when this function returns
 may the caller acknowledge (C-STORE success, STOW-RS 200). If it raises, nothing was
 indexed; a blob written before a failed commit is harmless (content-addressed, re-used on
 the next attempt).

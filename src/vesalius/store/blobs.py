@@ -2,10 +2,13 @@
 
 A blob's path is derived from its checksum only (``ab/cd/abcd....dcm``), never from a DICOM
 value, so a crafted header can never steer a write outside the store. A blob is written to
-a temporary file in its final folder, fsynced, renamed into place with ``os.replace`` (atomic
-on POSIX) and its folder fsynced: after :meth:`BlobStore.put` returns, the blob survives a
-crash, and a crash during ``put`` leaves no half-written blob behind, only a temporary file
-that :meth:`BlobStore.sweep_temporaries` removes. Reading verifies the checksum.
+a temporary file in its final folder, hard-linked to its final name and fsynced (with the
+parent of any folder created for it): after :meth:`BlobStore.put` returns, the blob survives
+a crash or a power cut (on Linux journaling file systems the file's fsync also makes its
+name durable; see :meth:`BlobStore.sync`). A crash during
+``put`` may leave a temporary file (:meth:`BlobStore.sweep_temporaries` removes it) or a
+short file under the final name, which nothing refers to, reads refuse (the checksum) and
+the next put of the same bytes replaces. Reading verifies the checksum.
 
 Examples
 --------
@@ -22,14 +25,17 @@ True
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import re
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +49,8 @@ CHUNK = 1 << 20
 TEMP_PREFIX = ".tmp-"
 _PATH = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})(\.[a-z0-9]{1,8})?$")
 _SUFFIX = re.compile(r"^(\.[a-z0-9]{1,8})?$")
+_HELPER_LOCK = threading.Lock()
+_HELPER: ThreadPoolExecutor | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,27 @@ class BlobRef:
     sha256: str
 
 
+@dataclass(frozen=True)
+class PendingBlob:
+    """A blob written by :meth:`BlobStore.write`, durable only after :meth:`BlobStore.sync`."""
+
+    ref: BlobRef
+    file: Path
+    #: The parents of the folders created for it, to fsync.
+    folders: tuple[Path, ...]
+
+
 def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+    _fsync_file(folder)
+
+
+def _fsync_all(paths: Sequence[Path]) -> None:
+    for path in paths:
+        _fsync_file(path)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -112,20 +139,67 @@ class BlobStore:
 
         Storing the same bytes twice is harmless: the second call finds the blob there.
         """
+        pending = self.write(data, suffix=suffix)
+        self.sync([pending])
+        return pending.ref
+
+    def write(self, data: bytes | BinaryIO, *, suffix: str = ".dcm") -> PendingBlob:
+        """Store ``data`` under its final name, not yet durable: :meth:`sync` makes it so.
+
+        Writing many blobs then syncing them together lets the file system commit them in
+        one go (a group commit). Until synced, a crash may lose the blob or leave a short
+        file under its name, which reads refuse and the next write of the same bytes
+        replaces; so nothing may refer to it (index row, acknowledgement) before the sync.
+        """
         if not _SUFFIX.match(suffix):
             raise StoreError(f"bad blob suffix {suffix!r}")
         if isinstance(data, bytes | bytearray | memoryview):
             digest = hashlib.sha256(data).hexdigest()
             final = self.locate(self.path_for(digest, suffix=suffix))
-            with self._temporary(final.parent) as (tmp, handle):
+            with self._temporary(final.parent) as (tmp, handle, created):
                 handle.write(data)
-                return self._commit(tmp, handle, final, digest)
+                return self._commit(tmp, handle, final, digest, created)
         staging = self.root / ".staging"
-        with self._temporary(staging) as (tmp, handle):
+        with self._temporary(staging) as (tmp, handle, created):
             digest = self._copy_hashing(data, handle)
             final = self.locate(self.path_for(digest, suffix=suffix))
-            self._make_dirs(final.parent)
-            return self._commit(tmp, handle, final, digest)
+            created += self._make_dirs(final.parent)
+            return self._commit(tmp, handle, final, digest, created)
+
+    def sync(self, pending: Sequence[PendingBlob]) -> None:
+        """Make blobs from :meth:`write` durable: fsync each file and each new folder's parent.
+
+        A blob's own folder is not fsynced: each fsync costs a flush of the disk's cache,
+        and on the journaling file systems of Linux (ext4, XFS, btrfs) the file's fsync
+        makes its new name durable with it. A folder created for the blob is fsynced into
+        its parent (that happens at most 65,792 times in a store's life), in another
+        thread at the same time as the file: both then wait for the same journal commit.
+
+        Raises
+        ------
+        StoreError
+            When a file or folder cannot be synced (then none may be acknowledged).
+        """
+        files = [blob.file for blob in pending]
+        folders = list(dict.fromkeys(f for blob in pending for f in blob.folders))
+        try:
+            if folders:  # at once: both wait for one journal commit instead of one each
+                syncing = self._helper().submit(_fsync_all, folders)
+                _fsync_all(files)
+                syncing.result()
+            else:
+                _fsync_all(files)
+        except OSError as err:
+            raise StoreError(f"{self.root}: cannot sync blobs: {err}") from None
+
+    @staticmethod
+    def _helper() -> ThreadPoolExecutor:
+        """The threads (shared by all stores) that fsync folders beside the files."""
+        global _HELPER
+        with _HELPER_LOCK:
+            if _HELPER is None:
+                _HELPER = ThreadPoolExecutor(4, thread_name_prefix="blob-sync")
+            return _HELPER
 
     @staticmethod
     def _copy_hashing(stream: BinaryIO, handle: BinaryIO) -> str:
@@ -135,42 +209,81 @@ class BlobStore:
             handle.write(chunk)
         return sha.hexdigest()
 
-    def _make_dirs(self, folder: Path) -> None:
-        """Create ``folder`` and fsync the parents of every folder created."""
-        missing = [p for p in (folder, *folder.parents) if not p.exists() and p != self.root]
-        folder.mkdir(parents=True, exist_ok=True)
-        for created in reversed(missing):
-            _fsync_dir(created.parent)
+    def _make_dirs(self, folder: Path) -> list[Path]:
+        """Create ``folder`` and its missing parents; the folders created, outermost first.
+
+        Not synced here: :meth:`_commit` fsyncs the parent of each after the blob itself,
+        so that one journal commit of the file system covers them all.
+        """
+        missing: list[Path] = []
+        for path in (folder, *folder.parents):
+            if path == self.root or path.is_dir():
+                break
+            missing.append(path)
+        for path in reversed(missing):
+            with suppress(FileExistsError):
+                path.mkdir()
+        return missing[::-1]
 
     @contextmanager
-    def _temporary(self, folder: Path) -> Iterator[tuple[Path, BinaryIO]]:
-        """A temporary file in ``folder``, removed unless it was renamed into place."""
+    def _temporary(self, folder: Path) -> Iterator[tuple[Path, BinaryIO, list[Path]]]:
+        """A temporary file in ``folder`` (and the folders created for it), removed at the end.
+
+        The blob keeps its bytes under its final name, a hard link (or a rename).
+        """
         try:
-            self._make_dirs(folder)
+            created = self._make_dirs(folder)
             fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
         except OSError as err:
             raise StoreError(f"{folder}: cannot write a blob: {err}") from None
         tmp = Path(name)
         try:
             with os.fdopen(fd, "wb") as handle:
-                yield tmp, handle
+                yield tmp, handle, created
         except OSError as err:
             raise StoreError(f"{tmp}: cannot write a blob: {err}") from None
         finally:
             with suppress(FileNotFoundError):
                 tmp.unlink()
 
-    def _commit(self, tmp: Path, handle: BinaryIO, final: Path, digest: str) -> BlobRef:
+    def _commit(
+        self, tmp: Path, handle: BinaryIO, final: Path, digest: str, created: list[Path]
+    ) -> PendingBlob:
+        """Give the written temporary file its final name; see :meth:`_publish`."""
         handle.flush()
-        os.fsync(handle.fileno())
         size = handle.tell()
         relative = final.relative_to(self.root).as_posix()
-        if final.exists() and final.stat().st_size == size and self._intact(relative):
-            log.debug("blob %s already stored", relative)
-            return BlobRef(relative, size, digest)
-        os.replace(tmp, final)
-        _fsync_dir(final.parent)
-        return BlobRef(relative, size, digest)
+        self._publish(tmp, handle, final, relative, size)
+        folders = tuple(p.parent for p in created)
+        return PendingBlob(BlobRef(relative, size, digest), final, folders)
+
+    def _publish(self, tmp: Path, handle: BinaryIO, final: Path, relative: str, size: int) -> None:
+        """Link ``tmp`` to ``final``, or find ``final`` intact; start writing it to disk.
+
+        The name is made before the fsync (:meth:`sync`) so that one journal commit of the
+        file system covers the data, the new name and any new folder. A hard link never
+        replaces a file, so a blob being written by someone else under the same name is
+        never swapped for this one before it is synced; a crash before the sync may leave
+        a short file under the final name, which no index row points to, which reads
+        refuse (checksum) and which the next write of the same bytes replaces.
+        """
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            if final.stat().st_size == size and self._intact(relative):
+                log.debug("blob %s already stored", relative)
+                return  # its writer may not have synced it yet: sync() will
+            os.fsync(handle.fileno())  # replace the rotten blob by a synced one
+            os.replace(tmp, final)
+            return
+        except OSError as err:
+            if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            os.fsync(handle.fileno())  # no hard links here: the classic rename
+            os.replace(tmp, final)
+            return
+        if hasattr(os, "posix_fadvise"):  # start writing it out now (its blocks get allocated)
+            os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
     # -- reading -----------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from vesalius.errors import StoreError
 from vesalius.ingest.dimse.group_commit import GroupCommitter
 from vesalius.ingest.durable import StoredInstance
 from vesalius.store import BlobStore, InstanceHeader, Store, open_store, sqlite_url
+from vesalius.store.blobs import PendingBlob
 from vesalius.store.index import find_instance
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -147,4 +149,47 @@ def test_a_late_receiver_after_stop_is_still_committed(tmp_path: Path) -> None:
     stored = committer.store(b"late", header=_header("1.9.1.1.9"))
     assert stored.new
     assert _indexed(store, "1.9.1.1.9")
+    store.close()
+
+
+class _HeldSync(BlobStore):
+    """A blob store whose fsyncs wait at a gate, or fail."""
+
+    def __init__(self, root: Path, *, fail: bool = False) -> None:
+        super().__init__(root)
+        self.gate, self.syncing, self.fail = threading.Event(), threading.Event(), fail
+
+    def sync(self, pending: Sequence[PendingBlob]) -> None:
+        self.syncing.set()
+        assert self.gate.wait(timeout=30)
+        if self.fail:
+            raise StoreError("disk gone")
+        super().sync(pending)
+
+
+def test_the_index_is_not_committed_before_the_blob_is_synced(tmp_path: Path) -> None:
+    """While a blob's fsync is pending its row stays uncommitted and nobody is answered."""
+    store = open_store(sqlite_url(tmp_path / "index.sqlite3"))
+    blobs = _HeldSync(tmp_path / "blobs")
+    with GroupCommitter(store, blobs) as committer, ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(committer.store, b"one", header=_header("1.9.1.1.1"))
+        assert blobs.syncing.wait(timeout=30)
+        time.sleep(0.2)  # room for a wrong commit to happen
+        assert not answer.done()
+        assert not _indexed(store, "1.9.1.1.1")
+        blobs.gate.set()
+        assert answer.result(timeout=30).new
+    assert _indexed(store, "1.9.1.1.1")
+    store.close()
+
+
+def test_a_blob_that_cannot_be_synced_is_neither_indexed_nor_acknowledged(
+    tmp_path: Path,
+) -> None:
+    store = open_store(sqlite_url(tmp_path / "index.sqlite3"))
+    blobs = _HeldSync(tmp_path / "blobs", fail=True)
+    blobs.gate.set()
+    with GroupCommitter(store, blobs) as committer, pytest.raises(StoreError, match="disk gone"):
+        committer.store(b"one", header=_header("1.9.1.1.1"))
+    assert not _indexed(store, "1.9.1.1.1")
     store.close()

@@ -1,12 +1,13 @@
 """Group commit: one index writer thread commits the instances of many receivers at once.
 
-Each receiver (a C-STORE handler, in its association's thread) writes and fsyncs its blob
-itself, then hands the parsed header and the blob reference to :class:`GroupCommitter` and
-waits. The writer thread takes everything waiting in its queue, indexes it with
-:func:`~vesalius.store.index.add_instances` in ONE transaction (one ``synchronous=FULL``
-commit for the whole group), and only then wakes each receiver with its result. The
-durability order of :mod:`vesalius.ingest.durable` holds for every instance: blob fsynced,
-index committed, then acknowledged.
+Each receiver (a C-STORE handler, in its association's thread) writes its blob, hands the
+parsed header and the blob reference to :class:`GroupCommitter`, fsyncs the blob, and
+waits. The writer thread takes everything waiting in its queue and indexes it with
+:func:`~vesalius.store.index.add_instances` in ONE transaction while the receivers' fsyncs
+run; it commits (one ``synchronous=FULL`` commit for the whole group) only once every blob
+of the group is synced, and only then wakes each receiver with its result. The durability
+order of :mod:`vesalius.ingest.durable` holds for every instance: blob fsynced, index
+committed, then acknowledged; the index work merely overlaps the blob's fsync.
 
 If the batch transaction fails, its instances are retried one by one, each in its own
 transaction, so that one bad instance (a study claimed by another patient...) fails alone.
@@ -63,7 +64,13 @@ class _Pending:
 
     header: InstanceHeader
     blob: BlobRef
+    #: Set once the blob is durable (at once for a blob stored already).
+    synced: Future[None] = field(default_factory=Future)
     future: Future[StoredInstance] = field(default_factory=Future)
+
+    def wait_synced(self) -> None:
+        """Return once the blob is durable; raise what its sync raised."""
+        self.synced.result()
 
 
 _STOP = object()
@@ -136,19 +143,34 @@ class GroupCommitter:
         ``header`` is :func:`~vesalius.ingest.durable.read_header` of ``data``. Raises what
         indexing raised for this instance (:class:`~vesalius.errors.StoreError`...).
         """
-        blob = self._blobs.put(data)
-        return self.submit(header, blob).result()
+        written = self._blobs.write(data)
+        pending = _Pending(header, written.ref)
+        queued = self._enqueue(pending)  # indexed while the blob is synced below
+        try:
+            self._blobs.sync([written])
+        except BaseException as err:  # the writer must not commit it: it waits for this
+            pending.synced.set_exception(err)
+        else:
+            pending.synced.set_result(None)
+        if not queued:
+            self._commit_one(pending)
+        return pending.future.result()
 
     def submit(self, header: InstanceHeader, blob: BlobRef) -> Future[StoredInstance]:
         """Queue an instance whose blob is stored; the future is set once it is committed."""
         pending = _Pending(header, blob)
-        with self._lock:
-            running = self._thread is not None
-            if running:
-                self._queue.put(pending)
-        if not running:
+        pending.synced.set_result(None)
+        if not self._enqueue(pending):
             self._commit_one(pending)
         return pending.future
+
+    def _enqueue(self, pending: _Pending) -> bool:
+        """Hand ``pending`` to the writer thread; False when it is not running."""
+        with self._lock:
+            if self._thread is None:
+                return False
+            self._queue.put(pending)
+            return True
 
     # -- the writer thread -------------------------------------------------------------
 
@@ -186,6 +208,8 @@ class GroupCommitter:
                     on_duplicate=self.on_duplicate,
                     parents=self._parents,
                 )
+                for pending in batch:  # commit only once every blob is durable
+                    pending.wait_synced()
         except Exception as err:
             self._parents.clear()
             if len(batch) > 1:
@@ -203,6 +227,7 @@ class GroupCommitter:
                 added = add_instance(
                     session, pending.header, pending.blob, on_duplicate=self.on_duplicate
                 )
+                pending.wait_synced()
         except BaseException as err:  # handed to the waiting receiver, who answers a failure
             pending.future.set_exception(err)
             return

@@ -35,26 +35,29 @@ def handle_echo(event: Any, ctx: ServiceContext) -> int:
     return status.SUCCESS
 
 
-def _mismatch(header: InstanceHeader, request: Any) -> str | None:
+def _mismatch(header: InstanceHeader, sop_class: str, sop_instance: str) -> str | None:
     """Why the data set does not match the C-STORE request, or ``None``."""
     sent = (header.instance.sop_class_uid, header.instance.sop_instance_uid)
-    asked = (str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID))
+    asked = (sop_class, sop_instance)
     if sent != asked:
         return f"data set has SOP class/instance {sent}, the request says {asked}"
     return None
 
 
 def _store(
-    event: Any, ctx: ServiceContext, source: str, committer: GroupCommitter | None
+    data: bytes,
+    asked: tuple[str, str],
+    ctx: ServiceContext,
+    source: str,
+    committer: GroupCommitter | None,
 ) -> tuple[int, StoredInstance | None]:
     if ctx.blobs.free_bytes() < ctx.config.min_free_bytes:
         log.error(
             "C-STORE from %s refused: free disk below %d bytes", source, ctx.config.min_free_bytes
         )
         return status.OUT_OF_RESOURCES, None
-    data = event.encoded_dataset(include_meta=True)
     header = read_header(data, source=source)  # parsed once: checked here, indexed below
-    problem = _mismatch(header, event.request)
+    problem = _mismatch(header, *asked)
     if problem is not None:
         log.warning("C-STORE from %s refused: %s", source, problem)
         return status.DATASET_MISMATCH, None
@@ -64,15 +67,22 @@ def _store(
     return status.SUCCESS, stored
 
 
-def handle_store(event: Any, ctx: ServiceContext, committer: GroupCommitter | None = None) -> int:
-    """C-STORE: store durably, then answer; failures are logged and mapped to statuses.
+def store_received(
+    data: bytes,
+    asked: tuple[str, str],
+    *,
+    ctx: ServiceContext,
+    source: str,
+    committer: GroupCommitter | None = None,
+) -> int:
+    """Store a received instance durably, then return the C-STORE status to answer with.
 
-    With a ``committer`` the index row is committed in a group commit, else alone.
+    ``data`` is the DICOM file (File Meta Information and data set) and ``asked`` the
+    request's Affected SOP Class and Instance UIDs. Never raises: failures are logged and
+    mapped to statuses. With a ``committer`` the index row is committed in a group commit.
     """
-    ae, address = peer_of(event)
-    source = f"{ae}@{address}"
     try:
-        code, stored = _store(event, ctx, source, committer)
+        code, stored = _store(data, asked, ctx, source, committer)
     except DicomReadError as err:
         log.warning("C-STORE from %s refused: %s", source, err.problem)
         return status.CANNOT_UNDERSTAND
@@ -93,6 +103,19 @@ def handle_store(event: Any, ctx: ServiceContext, committer: GroupCommitter | No
         log.debug("stored %s from %s", stored.header.instance.sop_instance_uid, source)
         _notify(ctx, stored)
     return code
+
+
+def handle_store(event: Any, ctx: ServiceContext, committer: GroupCommitter | None = None) -> int:
+    """C-STORE (pynetdicom): store durably, then answer; see :func:`store_received`."""
+    ae, address = peer_of(event)
+    source = f"{ae}@{address}"
+    try:
+        data = event.encoded_dataset(include_meta=True)
+        asked = (str(event.request.AffectedSOPClassUID), str(event.request.AffectedSOPInstanceUID))
+    except Exception:  # a request pynetdicom could not give us whole
+        log.exception("C-STORE from %s: unreadable request", source)
+        return status.PROCESSING_FAILURE
+    return store_received(data, asked, ctx=ctx, source=source, committer=committer)
 
 
 def _notify(ctx: ServiceContext, stored: StoredInstance) -> None:
