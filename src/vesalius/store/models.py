@@ -12,8 +12,8 @@ patient who still has studies is refused; jobs keep their row with the reference
 
 Examples
 --------
->>> sorted(Base.metadata.tables)[:3]
-['audit_events', 'findings', 'instances']
+>>> {"audit_events", "findings", "instances", "users"} <= set(Base.metadata.tables)
+True
 >>> Study.__table__.c.study_uid.unique
 True
 """
@@ -237,3 +237,8 @@ class AuditEvent(Base):
         _enum(AuditOutcome, "audit_outcome"), default=AuditOutcome.SUCCESS
     )
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+from vesalius.store import segmentations as _segmentations  # noqa: E402,F401  (label maps)
+from vesalius.store import users as _users  # noqa: E402,F401  (accounts, sessions, tokens)
+from vesalius.store import worklist as _worklist  # noqa: E402,F401  (worklist tables)
