@@ -9,9 +9,11 @@ private network namespace (``unshare -n``; the script re-executes itself there).
 
 A round is the same query mix against each server with one keep-alive httpx client: by
 PatientID, PatientName wildcard, a one-month StudyDate range, ModalitiesInStudy with
-limit=100, and no filter with limit=100. Each repetition runs ``--rounds`` rounds; p50/p95
-are per repetition and the medians over repetitions are printed, then last
-``RATIO qido_p95 <orthanc p95 / ours p95>``.
+limit=100, and no filter with limit=100. Ours is queried as a service account with an API
+token (``Authorization: Bearer``: one SHA-256 lookup per request; each distinct search is
+audited once per user per 5 minutes); Orthanc without authentication. Each repetition runs
+``--rounds`` rounds; p50/p95 are per repetition and the medians over repetitions are
+printed, then last ``RATIO qido_p95 <orthanc p95 / ours p95>``.
 Run: ``.venv/bin/python bench/qido.py [--small] [--reps N]``.
 """
 
@@ -65,8 +67,11 @@ def encode(ds: Dataset) -> bytes:
     return out.getvalue()
 
 
-def fill_ours(folder: Path, n: int) -> None:
+def fill_ours(folder: Path, n: int) -> dict[str, str]:
+    """Fill our index; the headers of a service account's API token to query it with."""
     from vesalius.store import BlobRef, InstanceHeader, add_instance, open_store, sqlite_url
+    from vesalius.store.roles import Role
+    from vesalius.store.users import add_user, create_token
 
     store = open_store(sqlite_url(folder / "index.sqlite3"))
     fake = BlobRef("00/00/" + "0" * 64 + ".dcm", 1, "0" * 64)
@@ -74,7 +79,11 @@ def fill_ours(folder: Path, n: int) -> None:
         with store.session() as session:
             for i in range(start, min(n, start + 1000)):
                 add_instance(session, InstanceHeader.from_dataset(study_dataset(i)), fake)
+    with store.session() as session:
+        add_user(session, "bench", Role.SERVICE, "bench password, not a secret")
+        token = create_token(session, "bench", name="qido bench")
     store.close()
+    return {"Authorization": f"Bearer {token}"}
 
 
 def fill_orthanc(url: str, n: int) -> None:
@@ -99,9 +108,9 @@ def queries(n: int) -> list[str]:
     ]
 
 
-def measure(base: str, paths: list[str], rounds: int) -> list[float]:
+def measure(base: str, paths: list[str], rounds: int, headers: dict[str, str]) -> list[float]:
     times = []
-    with httpx.Client(base_url=base, timeout=60) as client:
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
         for path in paths:  # warm-up
             client.get(path).raise_for_status()
         for _ in range(rounds):
@@ -144,7 +153,7 @@ def run(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-qido-"))
     try:
         t0 = time.perf_counter()
-        fill_ours(folder, n)
+        our_headers = fill_ours(folder, n)
         print(f"filled our index with {n} studies in {time.perf_counter() - t0:.1f} s")
         orthanc = start_orthanc(folder)
         t0 = time.perf_counter()
@@ -153,13 +162,17 @@ def run(args: argparse.Namespace) -> None:
         ours = start_ours(folder, free_port())
         port = ours.args[2].rsplit("port=", 1)[1].split(",")[0]
         servers = {"ours": f"http://127.0.0.1:{port}/dicom-web", "orthanc": orthanc.dicomweb_url}
+        headers = {"ours": our_headers, "orthanc": {}}
         results: dict[str, list[tuple[float, float]]] = {"ours": [], "orthanc": []}
         paths = queries(n)
-        check = {k: len(httpx.get(v + paths[3]).json()) for k, v in servers.items()}
+        check = {
+            k: len(httpx.get(v + paths[3], headers=headers[k]).json()) for k, v in servers.items()
+        }
         print(f"results of {paths[3]}: {check}")
         for _ in range(args.reps):
             for name, base in servers.items():
-                results[name].append(percentiles(measure(base, paths, args.rounds)))
+                times = measure(base, paths, args.rounds, headers[name])
+                results[name].append(percentiles(times))
         ours.terminate()
         ours.wait(timeout=20)
         orthanc.stop()

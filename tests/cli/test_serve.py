@@ -29,6 +29,7 @@ from vesalius.cli.serve import serve
 CT = Path(str(get_testdata_file("CT_small.dcm")))
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 VERIFICATION = "1.2.840.10008.1.1"
+ADMIN_LINE = re.compile(r"^created the administrator account 'admin' with password: (\S+)$")
 
 
 def _config(tmp_path: Path) -> Path:
@@ -68,13 +69,15 @@ def _echo_and_store(port: int) -> tuple[int, int]:
 def test_serve_stores_over_dicom_shows_it_over_http_and_stops_cleanly_on_sigterm(
     running: ServeProcess,
 ) -> None:
-    """A modality stores a CT; /health is ok, QIDO lists it, its study completes, SIGTERM → 0."""
+    """A modality stores a CT; /health is ok, QIDO (as the first admin) lists it, SIGTERM → 0."""
     assert running.http_port is not None
     assert _echo_and_store(running.dicom_port) == (0, 0)
     base = f"http://127.0.0.1:{running.http_port}"
     health = httpx.get(f"{base}/health", timeout=20)
     assert (health.status_code, health.json()["status"]) == (200, "ok")
-    studies = httpx.get(f"{base}/dicom-web/studies", timeout=20)
+    assert httpx.get(f"{base}/dicom-web/studies", timeout=20).status_code == 401
+    first = running.wait_for(ADMIN_LINE, timeout_s=5)
+    studies = httpx.get(f"{base}/dicom-web/studies", auth=("admin", first[1]), timeout=20)
     assert studies.status_code == 200
     uid = dcmread(CT, stop_before_pixels=True).StudyInstanceUID
     assert [s["0020000D"]["Value"][0] for s in studies.json()] == [uid]

@@ -24,8 +24,11 @@ from pydicom.data import get_testdata_file
 from vesalius.ingest.dicomweb.client import DicomWebPeer
 from vesalius.service.app import create_app
 from vesalius.store import BlobStore, open_store, sqlite_url
+from vesalius.store.roles import Role
+from vesalius.store.users import add_user
 
 FILES = ("CT_small.dcm", "MR_small_jp2klossless.dcm", "emri_small.dcm")
+OUR_PASSWORD = "orthanc's password for us"
 
 
 def orthanc_rest(url: str, *, body: Any = None, method: str = "GET") -> Any:
@@ -84,12 +87,18 @@ def orthanc_against_ours(orthanc_url: str, ours: str, workdir: Path) -> dict[str
     """Orthanc's DICOMweb client pushes to our STOW-RS, queries us, and retrieves from us."""
     store = open_store(sqlite_url(workdir / "ours" / "index.sqlite3"))
     blobs = BlobStore(workdir / "ours" / "blobs")
+    with store.session() as session:  # Orthanc signs in to our DICOMweb with Basic
+        add_user(session, "orthanc", Role.SERVICE, OUR_PASSWORD)
     server = serve(create_app(store, blobs, min_free_bytes=0), int(ours.rsplit(":", 1)[1]))
     try:
         orthanc_rest(
             f"{orthanc_url}/dicom-web/servers/vesalius",
             method="PUT",
-            body={"Url": f"{ours}/dicom-web/"},
+            body={
+                "Url": f"{ours}/dicom-web/",
+                "Username": "orthanc",
+                "Password": OUR_PASSWORD,
+            },
         )
         study_ids = orthanc_rest(f"{orthanc_url}/studies")
         pushed = orthanc_rest(

@@ -9,12 +9,14 @@ import pydicom
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.service.auth.accounts import make_account
 from vesalius.errors import ConfigError
 from vesalius.ingest.dicomweb.multipart import iter_multipart
 from vesalius.service.app import create_app
 from vesalius.settings import Settings
 from vesalius.store import BlobStore, DuplicatePolicy, open_store, sqlite_url
 from vesalius.store.index import find_instance
+from vesalius.store.roles import Role
 
 from .conftest import read_test_file
 
@@ -37,7 +39,9 @@ def _kept_copy(tmp_path: Path, policy: DuplicatePolicy) -> bytes:
     store = open_store(sqlite_url(tmp_path / "index.sqlite3"))
     blobs = BlobStore(tmp_path / "blobs")
     try:
-        with TestClient(create_app(store, blobs, min_free_bytes=0, on_duplicate=policy)) as c:
+        scanner = make_account(store, Role.SERVICE)
+        app = create_app(store, blobs, min_free_bytes=0, on_duplicate=policy)
+        with TestClient(app, headers=scanner.bearer) as c:
             for data in (first, second):
                 payload = b"".join(
                     iter_multipart([data], boundary="xyz", media_type="application/dicom")
