@@ -25,7 +25,7 @@ DICOM peers are ``[[peers]]`` tables; their AE titles may call the listener:
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,46 @@ class DicomPeer:
         _check_port(self.port, f"peer {self.name!r} port")
 
 
+EXPORT_KINDS = ("seg", "sr", "fhir", "pdf", "mesh")
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """The ``[export]`` table: what is exported when a report is signed, and where it goes.
+
+    Parameters
+    ----------
+    on_sign
+        Exports made when a report is signed, of ``"seg"``, ``"sr"``, ``"fhir"``,
+        ``"pdf"``, ``"mesh"`` (none by default).
+    send_to
+        Where exported DICOM objects (SEG, SR) are sent: a ``[[peers]]`` name (C-STORE) or
+        a DICOMweb URL (STOW-RS); empty: not sent.
+    fhir_endpoint
+        Base URL of the FHIR server the FHIR bundle is posted to; empty: not sent.
+    out_dir
+        Folder of the exported files; empty means ``data_dir / "exports"``.
+    """
+
+    on_sign: tuple[str, ...] = ()
+    send_to: str = ""
+    fhir_endpoint: str = ""
+    out_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("send_to", "fhir_endpoint"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"export {name} must be text, found {getattr(self, name)!r}")
+        unknown = [k for k in self.on_sign if k not in EXPORT_KINDS]
+        if unknown:
+            raise ConfigError(f"export on_sign must be of {EXPORT_KINDS}, found {unknown}")
+        if len(set(self.on_sign)) != len(self.on_sign):
+            raise ConfigError(f"export on_sign lists a kind twice: {list(self.on_sign)}")
+        endpoint = self.fhir_endpoint
+        if endpoint and not endpoint.startswith(("http://", "https://")):
+            raise ConfigError(f"export fhir_endpoint must be an http(s) URL, found {endpoint!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Settings of one Vesalius installation.
@@ -132,6 +172,8 @@ class Settings:
         ``[[routing]]`` tables: which analysis apps run on which series (modality, body part,
         series description, slice thickness, contrast). Empty means the built-in rules;
         :func:`vesalius.pipeline.routing.rules_from_settings` checks and compiles them.
+    export
+        The ``[export]`` table (:class:`ExportSettings`).
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -148,6 +190,7 @@ class Settings:
     http_port: int = 8080
     duplicate_policy: str = "keep-first"
     routing: tuple[dict[str, Any], ...] = ()
+    export: ExportSettings = field(default_factory=ExportSettings)
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.ae_title) <= 16:
@@ -225,6 +268,27 @@ def _routing(path: Path, raw: Any) -> tuple[dict[str, Any], ...]:
     return tuple(raw)
 
 
+def _export(path: Path, raw: Any) -> ExportSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: export must be an [export] table")
+    known = {f.name for f in fields(ExportSettings)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown [export] settings {unknown}; known: {sorted(known)}")
+    values = dict(raw)
+    if not isinstance(values.get("on_sign", []), list):
+        raise ConfigError(f"{path}: export on_sign must be a list, found {values['on_sign']!r}")
+    values["on_sign"] = tuple(values.get("on_sign", ()))
+    if values.get("out_dir"):
+        values["out_dir"] = path.parent / Path(str(values["out_dir"]))
+    else:
+        values.pop("out_dir", None)
+    try:
+        return ExportSettings(**values)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
 def load_settings(path: Path | None) -> Settings:
     """Read settings from a TOML file; ``None`` gives the defaults.
 
@@ -248,6 +312,8 @@ def load_settings(path: Path | None) -> Settings:
         raw["peers"] = _peers(path, raw["peers"])
     if "routing" in raw:
         raw["routing"] = _routing(path, raw["routing"])
+    if "export" in raw:
+        raw["export"] = _export(path, raw["export"])
     if "allowed_calling_aes" in raw:
         raw["allowed_calling_aes"] = tuple(raw["allowed_calling_aes"])
     try:

@@ -5,7 +5,10 @@ idempotency key ``f"{app}:{series_uid}"``, so enqueuing the same series again re
 same job. :func:`run_jobs` claims the queued jobs of the known apps, reads each series (from
 the blob store, or from the file paths the job names), runs the app on an executor, and in
 one transaction saves the findings and marks the job done: a done job is never run again and
-its findings are never saved twice. A transient failure (``OSError``, ``StoreError``) puts
+its findings are never saved twice. The label maps an app returns
+(:class:`~vesalius.pipeline.apps.AppResult`) are compressed in the worker and kept in the same
+transaction: the blob in the blob store, a ``segmentations`` row naming the finding rows
+each segment belongs to. A transient failure (``OSError``, ``StoreError``) puts
 the job back in the queue until it has used its attempts; any other failure is final. Either
 way the job keeps the reason.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 
 from sqlalchemy import select
@@ -23,15 +26,22 @@ from sqlalchemy.orm import Session
 from vesalius.core import SeriesRef
 from vesalius.errors import InputError, StoreError
 from vesalius.findings.model import Finding
-from vesalius.findings.persist import save_findings
+from vesalius.findings.persist import to_record
 from vesalius.io.scan import SeriesFiles
-from vesalius.pipeline.apps import App, Apps
+from vesalius.pipeline.apps import App, Apps, LabelMapOutput, SegmentOutput, as_result
 from vesalius.pipeline.executors import Executor
 from vesalius.pipeline.routing import DEFAULT_RULES, RoutingRule, route
 from vesalius.store import BlobStore, JobState, Store
+from vesalius.store.findings import add_finding
 from vesalius.store.index import list_instances
 from vesalius.store.jobs import JobSpec, claim_next, complete, enqueue, fail
-from vesalius.store.models import Job
+from vesalius.store.models import Job, Series
+from vesalius.store.segmentations import (
+    LABEL_MAP_SUFFIX,
+    LabelMapRecord,
+    add_segmentation,
+    encode_label_map,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +128,29 @@ class AppTask:
     paths: tuple[str, ...]
 
 
+@dataclass(frozen=True, eq=False)
+class EncodedLabelMap:
+    """A label map ready to keep: its blob bytes, algorithm and segments."""
+
+    data: bytes
+    algorithm_name: str
+    algorithm_version: str
+    segments: tuple[SegmentOutput, ...]
+
+    @classmethod
+    def of(cls, output: LabelMapOutput) -> EncodedLabelMap:
+        """Compress an app's label map (done in the worker: bytes travel light)."""
+        return cls(
+            encode_label_map(output.volume),
+            output.algorithm_name,
+            output.algorithm_version,
+            output.segments,
+        )
+
+
 @dataclass(frozen=True)
 class JobOutcome:
-    """What running a task gave: findings, or the reason it failed and whether to retry."""
+    """What running a task gave: findings and label maps, or why it failed and whether to retry."""
 
     job_id: int
     app_name: str
@@ -128,6 +158,7 @@ class JobOutcome:
     findings: tuple[Finding, ...] = ()
     error: str | None = None
     transient: bool = False
+    label_maps: tuple[EncodedLabelMap, ...] = ()
 
 
 def run_task(task: AppTask) -> JobOutcome:
@@ -138,7 +169,8 @@ def run_task(task: AppTask) -> JobOutcome:
     try:
         series = scan_dicom(list(task.paths)).get(task.source.series_uid)
         volume = read_series(series).volume
-        findings = task.app(volume, volume.source or task.source)
+        result = as_result(task.app(volume, volume.source or task.source))
+        label_maps = tuple(EncodedLabelMap.of(m) for m in result.label_maps)
     except TRANSIENT as err:
         return JobOutcome(task.job_id, task.app_name, task.source, error=str(err), transient=True)
     except InputError as err:
@@ -147,7 +179,13 @@ def run_task(task: AppTask) -> JobOutcome:
         log.exception("app %s crashed on job %d", task.app_name, task.job_id)
         reason = f"{type(err).__name__}: {err}"
         return JobOutcome(task.job_id, task.app_name, task.source, error=reason)
-    return JobOutcome(task.job_id, task.app_name, task.source, findings=tuple(findings))
+    return JobOutcome(
+        task.job_id,
+        task.app_name,
+        task.source,
+        findings=result.findings,
+        label_maps=label_maps,
+    )
 
 
 def _paths(session: Session, job: Job, blobs: BlobStore | None) -> tuple[str, ...]:
@@ -200,11 +238,47 @@ class RunSummary:
     retried: int
 
 
-def _record(store: Store, outcome: JobOutcome) -> JobState:
+def _save_findings(session: Session, findings: Sequence[Finding]) -> list[int]:
+    """Add the findings; their row ids, in order (a finding of an unindexed series is filed
+    under its study only, as :func:`~vesalius.findings.persist.save_findings` does)."""
+    ids = []
+    for finding in findings:
+        series_uid = finding.source.series_uid
+        indexed = session.scalar(select(Series.id).where(Series.series_uid == series_uid))
+        ids.append(add_finding(session, to_record(finding, series_indexed=indexed is not None)).id)
+    return ids
+
+
+def _save_label_maps(
+    session: Session, outcome: JobOutcome, finding_ids: Sequence[int], blobs: BlobStore | None
+) -> None:
+    if not outcome.label_maps:
+        return
+    if blobs is None:
+        log.info("job %d: no blob store given, its label maps are not kept", outcome.job_id)
+        return
+    for label_map in outcome.label_maps:
+        segments = tuple(
+            replace(s.info, finding_ids=tuple(finding_ids[n] for n in s.finding_indices))
+            for s in label_map.segments
+        )
+        record = LabelMapRecord(
+            outcome.source.study_uid,
+            outcome.source.series_uid,
+            label_map.algorithm_name,
+            label_map.algorithm_version,
+            segments,
+        )
+        blob = blobs.put(label_map.data, suffix=LABEL_MAP_SUFFIX)
+        add_segmentation(session, record, blob.path)
+
+
+def _record(store: Store, outcome: JobOutcome, blobs: BlobStore | None = None) -> JobState:
     if outcome.error is None:
         try:
             with store.session() as session:
-                save_findings(session, outcome.findings)
+                ids = _save_findings(session, outcome.findings)
+                _save_label_maps(session, outcome, ids, blobs)
                 complete(session, outcome.job_id)
             return JobState.DONE
         except StoreError as err:
@@ -263,7 +337,7 @@ def run_jobs(
         if not tasks and not unreadable:
             break
         recorded = ((o, JobState.FAILED) for o in unreadable)
-        ran = ((o, _record(store, o)) for o in executor.map(run_task, tasks))
+        ran = ((o, _record(store, o, blobs)) for o in executor.map(run_task, tasks))
         for outcome, state in chain(recorded, ran):
             done += state is JobState.DONE
             failed += state is JobState.FAILED
