@@ -54,7 +54,25 @@ setup_venv() {
     fi
 }
 
+install_ohif_viewer() {
+    # The image viewer: OHIF's prebuilt dist, pinned by web/package-lock.json, in web/node_modules.
+    local hint="the image viewer (OHIF) is not installed; the rest works without it"
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null ||
+        [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+        echo "setup: Node.js 20+ with npm not found: $hint (install Node.js, run setup again)"
+        return
+    fi
+    local want have
+    want=$(node -p 'require("./web/package.json").dependencies["@ohif/app"]')
+    have=$(node -p 'require("./web/node_modules/@ohif/app/package.json").version' 2>/dev/null || true)
+    [ "$have" = "$want" ] && [ -f web/node_modules/@ohif/app/dist/index.html ] && return
+    echo "setup: installing the OHIF viewer (@ohif/app $want) into web/node_modules"
+    (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||
+        echo "setup: npm ci failed in web/: $hint" >&2
+}
+
 if [ "${1:-}" = "--test" ]; then
     install_debian_packages "${DEBIAN_TEST_PACKAGES[@]}"
 fi
 setup_venv
+install_ohif_viewer
