@@ -24,6 +24,10 @@ def test_demo_ingests_the_phantoms_and_reads_every_series_back(tmp_path: Path) -
     expected = 3 + (find_shared("lung_ct_pat1", "dicom") is not None)
     assert f"{expected} studies in the index" in result.output
     assert "served http://127.0.0.1:" in result.output
+    assert "created the administrator account 'admin' with password: " in result.output
+    worklist = result.output[result.output.index("Worklist, most urgent first") :]
+    assert "critical" in worklist or "urgent" in worklist
+    assert "draft" in worklist
     store = open_store(sqlite_url(out / "store" / "index.sqlite3"))
     try:
         with store.read_session() as session:

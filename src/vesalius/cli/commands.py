@@ -11,6 +11,7 @@ from vesalius.cli.calcium import calcium
 from vesalius.cli.convert import convert
 from vesalius.cli.deid import deid
 from vesalius.cli.demo import demo
+from vesalius.cli.export import export
 from vesalius.cli.info import info
 from vesalius.cli.phantom import phantom
 from vesalius.cli.query import query
@@ -19,6 +20,7 @@ from vesalius.cli.send import send
 from vesalius.cli.serve import serve
 from vesalius.cli.store import store_status
 from vesalius.cli.suv import suv
+from vesalius.cli.user import user
 
 COMMANDS: dict[str, Callable[..., Any]] = {
     "info": info,
@@ -35,4 +37,6 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "calcium": calcium,
     "analyze": analyze,
     "batch": batch,
+    "export": export,
+    "user": user,
 }

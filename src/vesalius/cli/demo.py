@@ -161,6 +161,12 @@ def _await_analyses(server: ServerProcess, studies: list[str], console: Console)
             progress.advance(task)
 
 
+def _value(value: float, unit: str) -> str:
+    """A measurement as people write it: ``"2.4 mL"``, ``"-650 HU"``, ``"3"`` (no unit)."""
+    shown = {"1": "", "[hnsf'U]": "HU"}.get(unit, unit)
+    return f"{value:.4g} {shown}".strip()
+
+
 def _findings_table(store: Store, console: Console) -> None:
     from rich.table import Table
 
@@ -175,11 +181,34 @@ def _findings_table(store: Store, console: Console) -> None:
             for f in load_findings(session, study.study_uid):
                 loc = f.location
                 where = "" if loc is None else f"{loc.laterality or ''} {loc.site.meaning}".strip()
-                values = ", ".join(
-                    f"{m.value:.4g} {m.unit}".removesuffix(" 1") for m in f.measurements
-                )
+                values = ", ".join(_value(m.value, m.unit) for m in f.measurements)
                 categories = ", ".join(f"{c.system} {c.value}" for c in f.categories)
                 table.add_row(study.patient_id, f.finding_type.meaning, where, values, categories)
+    console.print(table)
+
+
+def _worklist_table(store: Store, console: Console) -> None:
+    """The studies in reading order, with their priority, its reasons, and report state."""
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+
+    from vesalius.reporting.worklist import WorklistQuery, list_worklist
+
+    with store.read_session() as session:
+        page = list_worklist(session, WorklistQuery(status="all"), now=datetime.now(UTC))
+    table = Table(title="Worklist, most urgent first (draft reports await review)")
+    for column in ("Patient", "Modalities", "Priority", "Why", "Report"):
+        table.add_column(column)
+    for item in page.items:
+        score = item.priority
+        table.add_row(
+            item.patient_id,
+            ", ".join(item.modalities),
+            f"{score.level} {score.score:.0f}",
+            "; ".join(score.reasons),
+            item.report_state or "-",
+        )
     console.print(table)
 
 
@@ -195,7 +224,7 @@ def _relay_password(server: ServerProcess, console: Console) -> None:
     """Show the one-time admin password the server printed at its first start, if it did."""
     said = [line for line in server.lines if "password" in line.lower()]
     for line in said:
-        console.print(f"[bold]{line}[/bold]")
+        console.print(f"[bold]{line}[/bold]", soft_wrap=True)
     if not said:
         console.print(
             "the admin password was printed by the first run; "
@@ -241,6 +270,7 @@ def demo(
         try:
             _studies_table(store, console)
             _findings_table(store, console)
+            _worklist_table(store, console)
         finally:
             store.close()
         _truth_line(out / "phantoms" / "chest-ct", console)

@@ -13,6 +13,10 @@ previous run, then runs in one process:
   calcium analyses) and the findings are saved in the store, one study at a time in a
   background thread.
 
+On the first start (no administrator in the index) it creates the ``admin`` account and
+prints its generated password once; there is no default password. Every HTTP route but
+``/health`` and the login needs a signed-in user or an API token (``vesalius user``).
+
 It prints where each listens and then ``ready``. On Ctrl-C or SIGTERM it stops accepting,
 lets running requests and associations finish, closes the index and exits with code 0.
 """
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from vesalius.ingest.complete import StudyComplete, StudyCompletion
     from vesalius.ingest.dimse.config import ListenerConfig
     from vesalius.pipeline.routing import RoutingRule
+    from vesalius.service.events import EventHub
     from vesalius.service.run import HttpServer
     from vesalius.settings import Settings
     from vesalius.store import BlobStore, Store
@@ -46,6 +51,8 @@ class _Analyser:
 
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="vesalius-analyse")
         self._store, self._blobs, self._rules = store, blobs, rules
+        self.events: EventHub | None = None
+        """Where to announce analysed studies (the HTTP service's hub), if anywhere."""
 
     def requeue_abandoned(self) -> None:
         """Give back the jobs a killed server left running."""
@@ -69,11 +76,28 @@ class _Analyser:
             result = analyse_study(self._store, self._blobs, study_uid, rules=self._rules)
         except (VesaliusError, OSError):  # the server goes on; the next study may be fine
             logging.getLogger(__name__).exception("analysis of study %s stopped", study_uid)
+            self._triage(study_uid)
             return
+        self._triage(study_uid)  # before saying so: "analysed" means ranked and drafted too
         if result.routed:
             typer.echo(f"analysed {study_uid}: {result.done} jobs done, {result.failed} failed")
         else:
             typer.echo(f"analysed {study_uid}: no analysis routed")
+
+    def _triage(self, study_uid: str) -> None:
+        """Score the study and draft its report for the worklist; announce it."""
+        import logging
+
+        from vesalius.errors import VesaliusError
+        from vesalius.reporting.drafts import refresh_study
+
+        try:
+            refresh_study(self._store, self._blobs, study_uid)
+        except (VesaliusError, OSError):
+            logging.getLogger(__name__).exception("triage of study %s stopped", study_uid)
+            return
+        if self.events is not None:
+            self.events.worklist(study_uid, "analysed")
 
     def stop(self) -> None:
         """Let the running analysis finish; drop the ones not started (re-run on restart)."""
@@ -106,7 +130,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _http_server(
-    settings: Settings, store: Store, blobs: BlobStore, port: int | None
+    settings: Settings, store: Store, blobs: BlobStore, port: int | None, events: EventHub
 ) -> HttpServer:
     import logging
 
@@ -116,8 +140,8 @@ def _http_server(
 
     if not _is_loopback(settings.http_host):
         logging.getLogger(__name__).warning(
-            "the HTTP service on %s has no authentication yet: keep it on the loopback "
-            "or behind an authenticating proxy",
+            "the HTTP service on %s is reachable from other machines over plain HTTP: "
+            "put it behind a TLS-terminating proxy",
             settings.http_host,
         )
     app = create_app(
@@ -125,9 +149,24 @@ def _http_server(
         blobs,
         min_free_bytes=settings.min_free_bytes,
         on_duplicate=DuplicatePolicy(settings.duplicate_policy),
+        settings=settings,
+        extras={"events": events},
     )
     chosen = settings.http_port if port is None else port
     return HttpServer(app, host=settings.http_host, port=chosen)
+
+
+def _first_admin(store: Store) -> None:
+    """On the first start, create the ``admin`` account and print its password once."""
+    from vesalius.store.users import ensure_admin
+
+    with store.session() as session:
+        password = ensure_admin(session)
+    if password is not None:
+        typer.echo(
+            f"created the administrator account 'admin' with password: {password}\n"
+            "  (shown once: sign in and change it, or set one with 'vesalius user passwd admin')"
+        )
 
 
 def _completion(settings: Settings, store: Store, analyser: _Analyser) -> StudyCompletion:
@@ -188,6 +227,7 @@ def serve(
 
     from vesalius.ingest.dimse.scp import DicomListener
     from vesalius.pipeline.routing import rules_from_settings
+    from vesalius.service.events import EventHub
     from vesalius.settings import load_settings
     from vesalius.store import BlobStore, open_store
 
@@ -202,6 +242,7 @@ def serve(
     stop = threading.Event()
     previous = _on_signals(stop)
     store = open_store(settings.database_url)
+    _first_admin(store)
     blobs = BlobStore(settings.blob_dir)
     analyser = _Analyser(store, blobs, rules)
     completion = _completion(settings, store, analyser)
@@ -211,7 +252,9 @@ def serve(
         blobs=blobs,
         on_stored=lambda s: completion.arrived(s.header.study.study_uid),
     )
-    http = None if no_http else _http_server(settings, store, blobs, http_port)
+    events = EventHub()
+    analyser.events = events
+    http = None if no_http else _http_server(settings, store, blobs, http_port, events)
     try:
         analyser.requeue_abandoned()
         completion.resume()
@@ -228,6 +271,7 @@ def serve(
         _wait(stop, http)
         typer.echo("stopping")
     finally:
+        events.close()  # ends the open event streams, which would hold up the HTTP stop
         if http is not None:
             http.stop()
         listener.stop()
