@@ -208,10 +208,14 @@ def test_study_sr_reports_every_stored_finding_and_its_segments(
     )
     assert read == wrote
     volumetric = report.get_volumetric_roi_measurement_groups()
-    assert {g.referenced_segment.referenced_sop_instance_uid for g in volumetric} == {
-        segs[0].sop_instance_uid
-    }
-    assert sorted(g.referenced_segment.referenced_segment_numbers[0] for g in volumetric) == [1, 2]
+    cited = [
+        (g.referenced_segment.referenced_sop_instance_uid, number)
+        for g in volumetric
+        for number in g.referenced_segment.referenced_segment_numbers
+    ]
+    assert {uid for uid, _ in cited} <= {seg.sop_instance_uid for seg in segs}
+    (lungs,) = [seg for seg in segs if any("lung" in i.label.lower() for i in seg.segments)]
+    assert sorted(n for uid, n in cited if uid == lungs.sop_instance_uid) == [1, 2]
 
 
 @needs_dciodvfy

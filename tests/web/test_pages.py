@@ -104,3 +104,12 @@ def test_every_script_parses_as_a_javascript_module() -> None:
             check=False,
         )
         assert checked.returncode == 0, checked.stderr
+
+
+def test_a_next_page_on_another_site_is_never_followed_after_login() -> None:
+    """A crafted login link sending a signed-in user to a look-alike site."""
+    from vesalius.service.web.guard import safe_next
+
+    for target in ("//evil.example", "/\t/evil.example", "/\n/evil.example", "/\\evil.example"):
+        assert safe_next(target) is None
+    assert safe_next("/studies/1.2.3?x=1") == "/studies/1.2.3?x=1"

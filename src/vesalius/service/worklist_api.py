@@ -104,7 +104,7 @@ def audit(
         action,
         object_type,
         object_id,
-        source=principal.source or principal.via,
+        source=principal.source or None,
         outcome=outcome,
         detail=detail,
     )

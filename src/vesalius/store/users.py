@@ -424,4 +424,6 @@ def ensure_admin(session: Session) -> str | None:
     else:
         existing.role, existing.active = Role.ADMIN, True
         existing.password_hash = hash_password(password)
+        _end_sessions(session, existing)  # whoever held its sessions or tokens: not an admin
+        revoke_tokens(session, "admin")
     return password

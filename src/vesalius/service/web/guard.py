@@ -29,9 +29,19 @@ LOGIN_PATH = "/login"
 
 
 def safe_next(target: str) -> str | None:
-    """``target`` when it is a path on this site (``/...``, not ``//host``), else None."""
+    """``target`` when it is a path on this site (``/...``, not ``//host``), else None.
+
+    Control characters are refused too: browsers drop tabs and newlines from URLs, so
+    ``"/<TAB>/evil.example"`` would become ``//evil.example``.
+
+    >>> safe_next("/studies/1.2"), safe_next("//evil.example")
+    ('/studies/1.2', None)
+    >>> safe_next("/" + chr(9) + "/evil.example") is None
+    True
+    """
+    controls = any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+        return None if controls else target
     return None
 
 

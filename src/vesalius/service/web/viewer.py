@@ -46,7 +46,12 @@ _REWRITTEN = (".html", ".js", ".css", ".json")
 _NO_SERVICE_WORKER = (
     "// Vesalius does not install OHIF's service worker: no caching past a session.\n"
 )
-_VIEWER_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+_VIEWER_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+}
 
 
 def missing_page(dist: Path) -> HTMLResponse:

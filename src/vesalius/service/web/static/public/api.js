@@ -65,11 +65,15 @@ export async function api(method, url, body) {
   return response.json();
 }
 
-// Only a path on this site may be a "next" page (never //other.host).
+// Only a path on this site may be a "next" page (never //other.host, even written
+// "/\t/other.host": the URL parser drops tabs and newlines, so control characters are refused).
 export function safeNext(target) {
   if (typeof target !== "string") return "/";
-  if (!target.startsWith("/") || target.startsWith("//") || target.includes("\\")) return "/";
-  return target;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(target) || !target.startsWith("/")) return "/";
+  const url = new URL(target, window.location.origin);
+  if (url.origin !== window.location.origin) return "/";
+  return url.pathname + url.search + url.hash;
 }
 
 // A small element builder: el("td", {className: "x"}, "text", child).
