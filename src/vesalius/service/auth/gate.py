@@ -178,6 +178,13 @@ class Gate:
         with self.store.read_session() as session:  # no write lock for a lookup
             found = check_token(session, token)
         if found is None:
+            wait = self.throttle.address_failed(client_address(request))
+            if wait > 0:  # refused without an audit row each: guessing must not fill the log
+                raise HTTPException(
+                    429,
+                    "too many bad API tokens; try again later",
+                    headers={"Retry-After": str(int(wait) + 1)},
+                )
             self.refuse(request, "anonymous", "unknown or revoked API token")
             raise unauthorized("unknown or revoked API token")
         if found.touch:

@@ -76,6 +76,19 @@ class LoginThrottle:
             for key in (("user", username), ("addr", address)):
                 self._failures.setdefault(key, deque()).append(now)
 
+    def address_failed(self, address: str) -> float:
+        """Count one failure from ``address`` (a bad API token); seconds it must now wait.
+
+        Only the address counts: a token names no user, and valid tokens are looked up
+        before this is asked, so their holders are never slowed by someone else's guesses.
+        """
+        with self._lock:
+            now = self._clock()
+            wait = self._wait(("addr", address), self.address_limit, now)
+            if wait == 0.0:
+                self._failures.setdefault(("addr", address), deque()).append(now)
+            return wait
+
     def succeeded(self, username: str) -> None:
         """Forget the failures of ``username`` (the address keeps its count)."""
         with self._lock:
