@@ -245,7 +245,14 @@ def test_the_worklist_follows_a_claim_made_elsewhere_and_the_admin_audits_it(
         audit.locator("#audit tbody tr", has_text="claim").first.wait_for()
         audit.get_by_label("Who").fill(RADIOLOGIST[0])
         audit.get_by_role("button", name="Filter").click()
-        audit.locator("#audit tbody tr").first.wait_for()
+        # the unfiltered rows are on the page until the filtered page replaces them
+        audit.wait_for_function(
+            """name => {
+                const cells = [...document.querySelectorAll("#audit tbody tr td:nth-child(2)")];
+                return cells.length > 0 && cells.every(td => td.textContent === name);
+            }""",
+            arg=RADIOLOGIST[0],
+        )
         whos = audit.locator("#audit tbody tr td:nth-child(2)").all_inner_texts()
         assert whos
         assert set(whos) == {RADIOLOGIST[0]}
