@@ -44,8 +44,8 @@ from pydantic import BaseModel
 from vesalius.errors import InputError, StoreError
 from vesalius.export.content import NothingToExportError, UnknownStudyError
 from vesalius.export.dispatch import MEDIA_TYPES, MeshOptions, export_study, study_export_dir
+from vesalius.service.auth.audit_log import audit
 from vesalius.service.context import AppContext, Principal
-from vesalius.store.audit import AuditRecord, append_event
 from vesalius.store.roles import Permission
 from vesalius.store.states import AuditOutcome
 
@@ -84,17 +84,7 @@ def _audit(
     outcome: AuditOutcome = AuditOutcome.SUCCESS,
     detail: str | None = None,
 ) -> None:
-    record = AuditRecord(
-        principal.username,
-        action,
-        "study",
-        study_uid,
-        source=principal.source or principal.via,
-        outcome=outcome,
-        detail=detail,
-    )
-    with ctx.store.session() as session:
-        append_event(session, record)
+    audit(ctx, principal, action, "study", study_uid, outcome, detail)
 
 
 def _status(err: Exception) -> int:

@@ -60,6 +60,7 @@ from vesalius.reporting.worklist import (
     release,
     study_item,
 )
+from vesalius.service.auth.audit_log import record_for
 from vesalius.service.context import AppContext, Principal
 from vesalius.service.events import EventHub
 from vesalius.store import Store
@@ -99,12 +100,12 @@ def audit(
     session: Session | None = None,
 ) -> None:
     """Append one audit event (in ``session`` when given, else in its own transaction)."""
-    record = AuditRecord(
+    record = record_for(
         principal.username,
+        principal.source,
         action,
         object_type,
         object_id,
-        source=principal.source or None,
         outcome=outcome,
         detail=detail,
     )
