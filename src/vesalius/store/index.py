@@ -34,20 +34,27 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, distinct, exists, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from vesalius.errors import InputError, StoreError
-from vesalius.store._sql import clip, dialect_name, insert_ignoring_conflict, wildcard_match
+from vesalius.store._sql import (
+    INSERT_CHUNK,
+    clip,
+    insert_ignoring_conflict,
+    insert_rows,
+    run_driver_sql,
+    wildcard_match,
+)
 from vesalius.store.blobs import BlobRef
 from vesalius.store.header import (
     InstanceHeader,
+    InstanceInfo,
     PatientInfo,
     SeriesInfo,
     StudyInfo,
@@ -201,11 +208,13 @@ def add_instances(
 
     Each distinct patient, study and series of the batch is upserted once (or not at all
     when ``parents`` remembers it from an earlier batch), and the new instances are
-    inserted with one multi-row statement, so that a group commit of many instances of one
-    series costs a few statements instead of eight per instance. A SOP Instance UID met
-    twice (in the index or in the batch) is a duplicate, handled as ``on_duplicate`` says.
-    Any error (a study claimed by another patient...) raises and leaves the batch to the
-    caller's rollback; then call ``parents.clear()``.
+    inserted with one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` statement
+    written once and run at the driver level, so that a batch of instances of a known
+    series costs two short statements (confirm the series, insert) whatever its size,
+    and little Python. A SOP Instance UID met twice (in the index or in the batch) is a
+    duplicate, handled as ``on_duplicate`` says. Any error (a study claimed by another
+    patient...) raises and leaves the batch to the caller's rollback; then call
+    ``parents.clear()``.
 
     Parameters
     ----------
@@ -239,12 +248,12 @@ def add_instances(
     """
     if not items:
         return []
+    session.flush()  # pending ORM changes first: the statements below bypass autoflush
     when = aware_utc(received_at or utc_now())
     series_pks = _series_pks(session, [header for header, _ in items], parents or ParentCache())
     rows = [
-        clip(Instance, {**asdict(h.instance), **_blob_values(b)})
-        | {"series_pk": pk, "received_at": when}
-        for (h, b), pk in zip(items, series_pks, strict=True)
+        _instance_row(header, blob, pk, when)
+        for (header, blob), pk in zip(items, series_pks, strict=True)
     ]
     fresh = _insert_new_instances(session, rows)
     known = fresh | _instance_pks(session, [r["sop_instance_uid"] for r in rows], but=fresh)
@@ -262,6 +271,7 @@ def add_instances(
 
 
 _ParentKey = tuple[PatientInfo, StudyInfo, SeriesInfo]
+_Uids = tuple[str, str, str, str]
 
 
 class ParentCache:
@@ -269,8 +279,10 @@ class ParentCache:
 
     An entry is reused only for exactly the same patient, study and series attributes
     (so the rows already hold them), and only after one query per batch confirmed that the
-    row still is that series of that study of that patient (a deleted and re-used row id
-    is never trusted).
+    row still is that series of that study of that patient: someone may have deleted the
+    study meanwhile, and SQLite gives a freed row id to the next new row, so a stale id
+    could file instances under another series (a deleted and re-used row id is never
+    trusted).
 
     Parameters
     ----------
@@ -280,7 +292,7 @@ class ParentCache:
 
     def __init__(self, *, size: int = 1024) -> None:
         self.size = size
-        self._pks: dict[_ParentKey, int] = {}
+        self._pks: dict[_ParentKey, tuple[int, _Uids]] = {}
 
     def clear(self) -> None:
         """Forget everything (after a rolled-back transaction)."""
@@ -291,16 +303,12 @@ class ParentCache:
         cached = {key: self._pks[key] for key in keys if key in self._pks}
         if not cached:
             return {}
-        stmt = (
-            select(
-                Series.id, Series.series_uid, Study.study_uid, Patient.patient_id, Patient.issuer
-            )
-            .join(Study, Series.study_pk == Study.id)
-            .join(Patient, Study.patient_pk == Patient.id)
-            .where(Series.id.in_(set(cached.values())))
+        pks = sorted({pk for pk, _ in cached.values()})
+        found = run_driver_sql(
+            session, _confirm_sql(len(pks)), {f"pk{k}": pk for k, pk in enumerate(pks)}
         )
-        rows = {pk: (sr, st, pa, issuer) for pk, sr, st, pa, issuer in session.execute(stmt)}
-        good = {k: pk for k, pk in cached.items() if rows.get(pk) == _uids(k)}
+        rows = {pk: (sr, st, pa, issuer) for pk, sr, st, pa, issuer in found}
+        good = {key: pk for key, (pk, uids) in cached.items() if rows.get(pk) == uids}
         for key in cached.keys() - good.keys():
             del self._pks[key]
         return good
@@ -309,10 +317,10 @@ class ParentCache:
         """Keep the series id of ``key``."""
         if len(self._pks) >= self.size:
             self._pks.clear()
-        self._pks[key] = pk
+        self._pks[key] = (pk, _uids(key))
 
 
-def _uids(key: _ParentKey) -> tuple[str, str, str, str]:
+def _uids(key: _ParentKey) -> _Uids:
     """The series, study and patient identifiers of ``key`` as the index stores them."""
     patient, study, series = key
     return (
@@ -320,6 +328,18 @@ def _uids(key: _ParentKey) -> tuple[str, str, str, str]:
         clip(Study, {"study_uid": study.study_uid})["study_uid"],
         clip(Patient, {"patient_id": patient.patient_id})["patient_id"],
         clip(Patient, {"issuer": patient.issuer})["issuer"],
+    )
+
+
+@lru_cache(maxsize=64)
+def _confirm_sql(n_series: int) -> str:
+    """Each of ``n_series`` series rows (``:pk0``...) with its study and patient."""
+    series, studies, patients = (_table(m).name for m in (Series, Study, Patient))
+    wanted = ", ".join(f":pk{k}" for k in range(n_series))
+    return (
+        "SELECT s.id, s.series_uid, st.study_uid, p.patient_id, p.issuer"
+        f" FROM {series} s JOIN {studies} st ON st.id = s.study_pk"
+        f" JOIN {patients} p ON p.id = st.patient_pk WHERE s.id IN ({wanted})"
     )
 
 
@@ -344,27 +364,61 @@ def _upsert_parents(
     return upsert_series(session, series, study=study_row).id
 
 
+_INSTANCE_FIELDS = tuple(f.name for f in fields(InstanceInfo))
+
+
+def _instance_row(
+    header: InstanceHeader, blob: BlobRef, series_pk: int, when: datetime
+) -> dict[str, Any]:
+    """The ``instances`` row of one instance (what ``asdict`` and :func:`clip` give)."""
+    info = header.instance
+    values = {name: getattr(info, name) for name in _INSTANCE_FIELDS}
+    values |= _blob_values(blob)
+    values |= {"series_pk": series_pk, "received_at": when}
+    return clip(Instance, values)
+
+
+def _table(model: type[Instance | Series | Study | Patient]) -> Table:
+    return cast(Table, model.__table__)
+
+
 def _insert_new_instances(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert the rows whose SOP Instance UID is new; their ids by SOP Instance UID."""
-    build = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
-    table = cast(Table, Instance.__table__)
-    stmt = (
-        build(table)
-        .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
-        .returning(table.c.id, table.c.sop_instance_uid)
+    """Insert the rows whose SOP Instance UID is new; their ids by SOP Instance UID.
+
+    Only the first row of a SOP Instance UID met twice in ``rows`` is tried.
+    """
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row["sop_instance_uid"], row)
+    inserted = insert_rows(
+        session,
+        _table(Instance),
+        list(first.values()),
+        on_conflict_nothing="sop_instance_uid",
+        returning=("id", "sop_instance_uid"),
     )
-    return {uid: pk for pk, uid in session.execute(stmt, rows)}
+    return {uid: pk for pk, uid in inserted}
 
 
 def _instance_pks(session: Session, uids: list[str], *, but: dict[str, int]) -> dict[str, int]:
     """Row ids of the indexed instances among ``uids``, except those in ``but``."""
-    wanted = set(uids).difference(but)
+    wanted = sorted(set(uids).difference(but))
     if not wanted:
         return {}
-    stmt = select(Instance.id, Instance.sop_instance_uid).where(
-        Instance.sop_instance_uid.in_(wanted)
-    )
-    return {uid: pk for pk, uid in session.execute(stmt)}
+    out: dict[str, int] = {}
+    for start in range(0, len(wanted), INSERT_CHUNK):
+        chunk = wanted[start : start + INSERT_CHUNK]
+        params = {f"uid{k}": uid for k, uid in enumerate(chunk)}
+        out |= {uid: pk for pk, uid in run_driver_sql(session, _instances_sql(len(chunk)), params)}
+    return out
+
+
+@lru_cache(maxsize=64)
+def _instances_sql(n_uids: int) -> str:
+    """Id and SOP Instance UID of the instances of ``n_uids`` UIDs (``:uid0``...)."""
+    wanted = ", ".join(f":uid{k}" for k in range(n_uids))
+    table = _table(Instance).name
+    return f"SELECT id, sop_instance_uid FROM {table} WHERE sop_instance_uid IN ({wanted})"
 
 
 def _blob_values(blob: BlobRef) -> dict[str, Any]:
