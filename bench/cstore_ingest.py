@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -124,9 +124,10 @@ def send(paths: list[Path], port: int, ae: str, associations: int) -> float:
 
 
 @contextmanager
-def ours(folder: Path) -> Iterator[tuple[int, str]]:
+def ours(folder: Path, *, journal: bool = True) -> Iterator[tuple[int, str]]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve-ours", str(folder), str(port)])
+    argv = [sys.executable, __file__, "--serve-ours", str(folder), str(port)]
+    proc = subprocess.Popen([*argv, *([] if journal else ["--no-journal"])])
     try:
         wait_port(port)
         yield port, "VESALIUS"
@@ -165,7 +166,12 @@ def storescp(folder: Path) -> Iterator[tuple[int, str]]:
         subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
 
 
-def serve_ours(folder: Path, port: int) -> None:
+def ours_fsync(folder: Path) -> AbstractContextManager[tuple[int, str]]:
+    """Ours without the ingest journal: each blob fsynced, each index commit flushed."""
+    return ours(folder, journal=False)
+
+
+def serve_ours(folder: Path, port: int, *, journal: bool = True) -> None:
     """Run our listener until SIGTERM (a receiver process of the benchmark)."""
     import signal
     import threading
@@ -176,7 +182,11 @@ def serve_ours(folder: Path, port: int) -> None:
 
     store = open_store(sqlite_url(folder / "index.sqlite3"))
     config = ListenerConfig(
-        host="127.0.0.1", port=port, accept_any_calling_ae=True, min_free_bytes=0
+        host="127.0.0.1",
+        port=port,
+        accept_any_calling_ae=True,
+        min_free_bytes=0,
+        ingest_journal=journal,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -241,9 +251,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--serve-ours", nargs=2, metavar=("DIR", "PORT"), help=argparse.SUPPRESS)
     parser.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-journal", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_ours:
-        serve_ours(Path(args.serve_ours[0]), int(args.serve_ours[1]))
+        serve_ours(Path(args.serve_ours[0]), int(args.serve_ours[1]), journal=not args.no_journal)
         return
     if not args.in_netns:
         argv = [sys.executable, __file__, "--in-netns", *sys.argv[1:]]
@@ -270,6 +281,7 @@ def main() -> None:
         for associations in (1, 4):
             for name, receiver in (
                 ("vesalius", ours),
+                ("ves-fsync", ours_fsync),
                 ("orthanc", orthanc),
                 ("storescp", storescp),
             ):

@@ -168,6 +168,10 @@ class Settings:
     duplicate_policy
         An instance arriving with a SOP Instance UID already stored: ``"keep-first"``
         (default; the new copy is acknowledged and dropped) or ``"replace"``.
+    ingest_journal
+        Received instances become durable through a write-ahead journal beside the blobs
+        (default: one disk flush for many instances); ``false``: each blob and each index
+        commit is flushed on its own.
     routing
         ``[[routing]]`` tables: which analysis apps run on which series (modality, body part,
         series description, slice thickness, contrast). Empty means the built-in rules;
@@ -189,6 +193,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     duplicate_policy: str = "keep-first"
+    ingest_journal: bool = True
     routing: tuple[dict[str, Any], ...] = ()
     export: ExportSettings = field(default_factory=ExportSettings)
 

@@ -22,7 +22,22 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 _KEYWORDS: dict[int, tuple[str, str]] = {
+    0x00080005: ("SpecificCharacterSet", "CS"),
     0x00080016: ("SOPClassUID", "UI"),
+    0x00080020: ("StudyDate", "DA"),
+    0x00080030: ("StudyTime", "TM"),
+    0x00080050: ("AccessionNumber", "SH"),
+    0x00080090: ("ReferringPhysicianName", "PN"),
+    0x00081030: ("StudyDescription", "LO"),
+    0x0008103E: ("SeriesDescription", "LO"),
+    0x00100010: ("PatientName", "PN"),
+    0x00100020: ("PatientID", "LO"),
+    0x00100021: ("IssuerOfPatientID", "LO"),
+    0x00100030: ("PatientBirthDate", "DA"),
+    0x00100040: ("PatientSex", "CS"),
+    0x00180015: ("BodyPartExamined", "CS"),
+    0x00200010: ("StudyID", "SH"),
+    0x00200011: ("SeriesNumber", "IS"),
     0x00080018: ("SOPInstanceUID", "UI"),
     0x00080060: ("Modality", "CS"),
     0x00180050: ("SliceThickness", "DS"),
@@ -124,12 +139,14 @@ _KIND = dict(_KEYWORDS.values())
 class _Reader:
     """The file's bytes from offset 0, read in chunks as far as needed."""
 
-    def __init__(self, handle: BinaryIO) -> None:
+    def __init__(self, handle: BinaryIO | None) -> None:
         self.handle = handle
         self.buf = b""
 
     def get(self, pos: int, n: int) -> bytes:
         while pos + n > len(self.buf):
+            if self.handle is None:
+                raise _MalformedError("end of data")
             more = self.handle.read(max(_CHUNK, pos + n - len(self.buf)))
             if not more:
                 raise _MalformedError("end of file")
@@ -143,6 +160,25 @@ def scan_header(path: str) -> RawHeader | None:
         with open(path, "rb") as handle:
             return _scan(_Reader(handle))
     except (_MalformedError, OSError, struct.error, UnicodeDecodeError):
+        return None
+
+
+def scan_header_bytes(data: bytes) -> RawHeader | None:
+    """Scan the header of a DICOM file held in memory; ``None`` when pydicom should be used.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from pydicom.data import get_testdata_file
+    >>> raw = scan_header_bytes(Path(get_testdata_file("CT_small.dcm")).read_bytes())
+    >>> raw.text("PatientName"), raw.text("StudyDate")
+    ('CompressedSamples^CT1', '20040119')
+    """
+    reader = _Reader(None)
+    reader.buf = bytes(data)
+    try:
+        return _scan(reader)
+    except (_MalformedError, struct.error, UnicodeDecodeError):
         return None
 
 

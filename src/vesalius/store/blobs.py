@@ -143,18 +143,27 @@ class BlobStore:
         self.sync([pending])
         return pending.ref
 
-    def write(self, data: bytes | BinaryIO, *, suffix: str = ".dcm") -> PendingBlob:
+    def write(
+        self, data: bytes | BinaryIO, *, suffix: str = ".dcm", direct: bool = False
+    ) -> PendingBlob:
         """Store ``data`` under its final name, not yet durable: :meth:`sync` makes it so.
 
         Writing many blobs then syncing them together lets the file system commit them in
         one go (a group commit). Until synced, a crash may lose the blob or leave a short
         file under its name, which reads refuse and the next write of the same bytes
         replaces; so nothing may refer to it (index row, acknowledgement) before the sync.
+
+        ``direct`` writes new bytes straight under the final name (no temporary file and
+        link: cheaper, for writers whose bytes are durable elsewhere, like the ingest
+        journal); a crash mid-write may then leave a short file under that name.
         """
         if not _SUFFIX.match(suffix):
             raise StoreError(f"bad blob suffix {suffix!r}")
         if isinstance(data, bytes | bytearray | memoryview):
             digest = hashlib.sha256(data).hexdigest()
+            fresh = self._write_new(data, digest, suffix) if direct else None
+            if fresh is not None:
+                return fresh
             final = self.locate(self.path_for(digest, suffix=suffix))
             with self._temporary(final.parent) as (tmp, handle, created):
                 handle.write(data)
@@ -165,6 +174,38 @@ class BlobStore:
             final = self.locate(self.path_for(digest, suffix=suffix))
             created += self._make_dirs(final.parent)
             return self._commit(tmp, handle, final, digest, created)
+
+    def _write_new(
+        self, data: bytes | bytearray | memoryview, digest: str, suffix: str
+    ) -> PendingBlob | None:
+        """Write a blob not stored yet straight under its final name; ``None`` if it exists.
+
+        Exclusive creation means no one else's blob is ever overwritten; a crash before the
+        sync leaves a short file that nothing refers to (see :meth:`write`). An existing
+        file goes the careful way (:meth:`_publish`), which checks it.
+        """
+        relative = self.path_for(digest, suffix=suffix)
+        final = self.root / relative
+        created: list[Path] = []
+        try:
+            try:
+                fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileNotFoundError:
+                created = self._make_dirs(final.parent)
+                fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return None
+        except OSError as err:
+            raise StoreError(f"{final}: cannot write a blob: {err}") from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except OSError as err:
+            with suppress(OSError):
+                final.unlink()
+            raise StoreError(f"{final}: cannot write a blob: {err}") from None
+        folders = tuple(p.parent for p in created)
+        return PendingBlob(BlobRef(relative, len(data), digest), final, folders)
 
     def sync(self, pending: Sequence[PendingBlob]) -> None:
         """Make blobs from :meth:`write` durable: fsync each file and each new folder's parent.

@@ -9,6 +9,11 @@ SQLite is set up for durability and concurrency on every new connection: WAL jou
 busy timeout. :meth:`Store.session` opens write transactions with ``BEGIN IMMEDIATE`` on
 SQLite, so two writers queue on the busy timeout instead of failing half-way through.
 
+A writer that keeps its own durable record of what it commits (the ingest journal,
+:mod:`vesalius.store.journal`) may commit with ``session(durable=False)``: visible at once,
+not flushed (SQLite ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit = off``);
+:meth:`Store.sync_index` later makes every commit so far durable.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -25,6 +30,7 @@ True
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -49,6 +55,7 @@ log = logging.getLogger(__name__)
 #: How long a SQLite writer waits for another one before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "vesalius_sqlite_begin"
+_SYNC_OPTION = "vesalius_sqlite_synchronous"
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -78,8 +85,17 @@ def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
-    """Start the transaction: ``BEGIN IMMEDIATE`` for writers, plain ``BEGIN`` for readers."""
-    mode = conn.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+    """Start the transaction: ``BEGIN IMMEDIATE`` for writers, plain ``BEGIN`` for readers.
+
+    The connection's ``synchronous`` level is set first when the session asks for another
+    one than the connection has (it cannot change inside a transaction).
+    """
+    options = conn.get_execution_options()
+    level = options.get(_SYNC_OPTION, "FULL")
+    if conn.info.get(_SYNC_OPTION, "FULL") != level:
+        conn.exec_driver_sql(f"PRAGMA synchronous = {level}")
+        conn.info[_SYNC_OPTION] = level
+    mode = options.get(_BEGIN_OPTION, "IMMEDIATE")
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -139,6 +155,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._write = sessionmaker(engine, expire_on_commit=False)
+        deferred = engine.execution_options(**{_SYNC_OPTION: "NORMAL"})
+        self._write_deferred = sessionmaker(deferred, expire_on_commit=False)
         self._reader = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
         self._read = sessionmaker(self._reader, expire_on_commit=False)
 
@@ -148,10 +166,42 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work that may write: committed on success, rolled back on error."""
-        with self._write.begin() as session:
+    def session(self, *, durable: bool = True) -> Iterator[Session]:
+        """A unit of work that may write: committed on success, rolled back on error.
+
+        With ``durable=False`` the commit is visible at once but only flushed to disk by a
+        later durable commit or :meth:`sync_index` (see the module docstring).
+        """
+        with (self._write if durable else self._write_deferred).begin() as session:
+            if not durable and self.dialect == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             yield session
+
+    def sync_index(self) -> None:
+        """Make every commit made so far durable (after sessions with ``durable=False``).
+
+        SQLite: the database file and its write-ahead log are fsynced (committed pages are
+        in one or the other). PostgreSQL: a synchronous commit flushes the log up to it,
+        and with it every asynchronous commit before.
+
+        Raises
+        ------
+        StoreError
+            When the index files cannot be flushed.
+        """
+        if self.dialect == "postgresql":
+            with self.session() as session:
+                session.execute(text("SELECT txid_current()"))
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return
+        try:
+            for path in (Path(database), Path(f"{database}-wal")):
+                if path.exists():
+                    _fsync_path(path)
+        except OSError as err:
+            raise StoreError(f"{database}: cannot flush the index: {err}") from None
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
@@ -170,6 +220,14 @@ class Store:
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _make_sqlite_folder(engine: Engine) -> None:

@@ -24,10 +24,12 @@ import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
 from os import PathLike
+from typing import Any, Protocol
 
 from pydicom import Dataset
 
 from vesalius.errors import DicomReadError
+from vesalius.io._fastheader import RawHeader
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +110,39 @@ class InstanceHeader:
         """
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            header = cls._read(ds, source)
+            header = cls._read(ds, source, _transfer_syntax(ds))
         for warning in caught:  # pydicom's value checks: logged, since reading is tolerant
             log.warning("%s: %s", source or "dataset", warning.message)
         return header
 
     @classmethod
-    def _read(cls, ds: Dataset, source: str | PathLike[str] | None) -> InstanceHeader:
+    def from_raw(
+        cls, raw: RawHeader, *, source: str | PathLike[str] | None = None
+    ) -> InstanceHeader | None:
+        """The same as :meth:`from_dataset` from a scanned header, or ``None`` to use pydicom.
+
+        ``None`` when the text needs more than the plain decoding this path does: a
+        character set other than the default, Latin-1 or UTF-8, a multi-valued attribute or
+        a name with component groups (pydicom renders those its own way).
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> from pydicom import dcmread
+        >>> from pydicom.data import get_testdata_file
+        >>> from vesalius.io._fastheader import scan_header_bytes
+        >>> path = get_testdata_file("CT_small.dcm")
+        >>> raw = scan_header_bytes(Path(path).read_bytes())
+        >>> InstanceHeader.from_raw(raw) == InstanceHeader.from_dataset(dcmread(path))
+        True
+        """
+        values = _RawValues.of(raw)
+        return None if values is None else cls._read(values, source, raw.transfer_syntax or None)
+
+    @classmethod
+    def _read(
+        cls, ds: _Values, source: str | PathLike[str] | None, syntax: str | None
+    ) -> InstanceHeader:
         uids = {k: _text(ds, k) for k in _REQUIRED}
         missing = [k for k, v in uids.items() if not v]
         if missing:
@@ -126,16 +154,62 @@ class InstanceHeader:
             instance=InstanceInfo(
                 sop_instance_uid=uids["SOPInstanceUID"] or "",
                 sop_class_uid=uids["SOPClassUID"] or "",
-                transfer_syntax_uid=_transfer_syntax(ds),
+                transfer_syntax_uid=syntax,
                 instance_number=_int(ds, "InstanceNumber"),
             ),
         )
 
 
 _REQUIRED = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+_TEXT_KEYWORDS = frozenset(
+    {
+        *_REQUIRED,
+        *("PatientID", "IssuerOfPatientID", "PatientName", "PatientBirthDate", "PatientSex"),
+        *("StudyDate", "StudyTime", "AccessionNumber", "StudyID", "StudyDescription"),
+        *("ReferringPhysicianName", "Modality", "SeriesNumber", "SeriesDescription"),
+        *("BodyPartExamined", "FrameOfReferenceUID", "InstanceNumber"),
+    }
+)
+_PERSON_NAMES = frozenset({"PatientName", "ReferringPhysicianName"})
+_CHARSETS = {"": "latin-1", "ISO_IR 6": "latin-1", "ISO_IR 100": "latin-1", "ISO_IR 192": "utf-8"}
 
 
-def _text(ds: Dataset, keyword: str) -> str | None:
+class _Values(Protocol):
+    """What the readers below need: a value (or ``None``) by keyword."""
+
+    def get(self, keyword: str) -> Any: ...
+
+
+class _RawValues:
+    """The values of a scanned header, decoded as pydicom would in the simple cases."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+
+    def get(self, keyword: str) -> str | None:
+        return self._texts.get(keyword)
+
+    @classmethod
+    def of(cls, raw: RawHeader) -> _RawValues | None:
+        """Decoded values, or ``None`` when only pydicom decodes them faithfully."""
+        encoding = _CHARSETS.get(raw.text("SpecificCharacterSet"))
+        if encoding is None:
+            return None
+        texts = {}
+        for keyword, value in raw.values.items():
+            if keyword not in _TEXT_KEYWORDS:
+                continue
+            try:
+                text = value.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            if "\\" in text or (keyword in _PERSON_NAMES and "=" in text):
+                return None  # multi-values, name component groups: as pydicom renders them
+            texts[keyword] = text.strip(" \x00")
+        return cls(texts)
+
+
+def _text(ds: _Values, keyword: str) -> str | None:
     value = ds.get(keyword)
     if value is None:
         return None
@@ -143,7 +217,7 @@ def _text(ds: Dataset, keyword: str) -> str | None:
     return text or None
 
 
-def _int(ds: Dataset, keyword: str) -> int | None:
+def _int(ds: _Values, keyword: str) -> int | None:
     value = ds.get(keyword)
     try:
         return None if value in (None, "") else int(value)
@@ -151,7 +225,7 @@ def _int(ds: Dataset, keyword: str) -> int | None:
         return None
 
 
-def _date(ds: Dataset, keyword: str, source: str | PathLike[str] | None) -> date | None:
+def _date(ds: _Values, keyword: str, source: str | PathLike[str] | None) -> date | None:
     raw = _text(ds, keyword)
     if raw is None:
         return None
@@ -168,7 +242,7 @@ def _transfer_syntax(ds: Dataset) -> str | None:
     return None if value is None else str(value)
 
 
-def _patient(ds: Dataset, source: str | PathLike[str] | None) -> PatientInfo:
+def _patient(ds: _Values, source: str | PathLike[str] | None) -> PatientInfo:
     return PatientInfo(
         patient_id=_text(ds, "PatientID") or "",
         issuer=_text(ds, "IssuerOfPatientID") or "",
@@ -178,7 +252,7 @@ def _patient(ds: Dataset, source: str | PathLike[str] | None) -> PatientInfo:
     )
 
 
-def _study(ds: Dataset, uid: str, source: str | PathLike[str] | None) -> StudyInfo:
+def _study(ds: _Values, uid: str, source: str | PathLike[str] | None) -> StudyInfo:
     return StudyInfo(
         study_uid=uid,
         study_date=_date(ds, "StudyDate", source),
@@ -190,7 +264,7 @@ def _study(ds: Dataset, uid: str, source: str | PathLike[str] | None) -> StudyIn
     )
 
 
-def _series(ds: Dataset, uid: str) -> SeriesInfo:
+def _series(ds: _Values, uid: str) -> SeriesInfo:
     return SeriesInfo(
         series_uid=uid,
         modality=_text(ds, "Modality"),

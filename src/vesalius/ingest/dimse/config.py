@@ -42,6 +42,10 @@ class ListenerConfig:
         Largest PDU we accept (0: no limit); large PDUs cut per-PDU overhead.
     on_duplicate
         What to do with an instance whose SOP Instance UID is already stored.
+    ingest_journal
+        Make received instances durable through the ingest journal, one flush for many
+        instances (:mod:`vesalius.store.journal`); without it each blob is fsynced and
+        each index commit flushed before the answer.
     """
 
     ae_title: str = "VESALIUS"
@@ -54,6 +58,7 @@ class ListenerConfig:
     max_associations: int = 32
     max_pdu: int = 4 << 20
     on_duplicate: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST
+    ingest_journal: bool = True
 
     def __post_init__(self) -> None:
         check_ae_title(self.ae_title)
@@ -74,6 +79,7 @@ class ListenerConfig:
             accept_any_calling_ae=settings.accept_any_calling_ae,
             min_free_bytes=settings.min_free_bytes,
             on_duplicate=DuplicatePolicy(settings.duplicate_policy),
+            ingest_journal=settings.ingest_journal,
         )
 
     def calling_aes(self) -> tuple[str, ...]:

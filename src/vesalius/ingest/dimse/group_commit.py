@@ -1,13 +1,20 @@
 """Group commit: one index writer thread commits the instances of many receivers at once.
 
-Each receiver (a C-STORE handler, in its association's thread) writes its blob, hands the
-parsed header and the blob reference to :class:`GroupCommitter`, fsyncs the blob, and
-waits. The writer thread takes everything waiting in its queue and indexes it with
-:func:`~vesalius.store.index.add_instances` in ONE transaction while the receivers' fsyncs
-run; it commits (one ``synchronous=FULL`` commit for the whole group) only once every blob
-of the group is synced, and only then wakes each receiver with its result. The durability
-order of :mod:`vesalius.ingest.durable` holds for every instance: blob fsynced, index
-committed, then acknowledged; the index work merely overlaps the blob's fsync.
+Each receiver (a C-STORE handler, in its association's thread) writes its blob file (not
+flushed), appends the same bytes to the ingest journal (:mod:`vesalius.store.journal`),
+hands the parsed header and the blob reference to :class:`GroupCommitter` and waits. The
+journal's writer flushes everything appended meanwhile with one ``fdatasync``; the index
+writer takes everything waiting in its queue, indexes it with
+:func:`~vesalius.store.index.add_instances` in ONE transaction while the journal flushes,
+and commits only once every record of the group is durable in the journal, then wakes each
+receiver. So an instance is acknowledged only once its bytes are on disk and its index row
+is committed; the commit and the blob file are made durable later by a checkpoint
+(:mod:`vesalius.ingest.checkpoint`), before the journal segment holding the instance is
+retired. At start, the records of segments not retired (a crash) are stored and indexed
+again, durably, before anything is received: nothing acknowledged is lost.
+
+Without a journal (``journal=False``) each blob is fsynced and each commit is durable
+(``synchronous=FULL``) before the answer, as :mod:`vesalius.ingest.durable` does.
 
 If the batch transaction fails, its instances are retried one by one, each in its own
 transaction, so that one bad instance (a study claimed by another patient...) fails alone.
@@ -37,10 +44,15 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import cast
 
-from vesalius.ingest.durable import StoredInstance
+from sqlalchemy.exc import SQLAlchemyError
+
+from vesalius.errors import DicomReadError, StoreError
+from vesalius.ingest.checkpoint import Checkpoints
+from vesalius.ingest.durable import StoredInstance, read_header
 from vesalius.store import (
     AddedInstance,
     BlobRef,
@@ -50,7 +62,9 @@ from vesalius.store import (
     Store,
     add_instance,
 )
-from vesalius.store.index import ParentCache, add_instances
+from vesalius.store.blobs import PendingBlob
+from vesalius.store.index import ParentCache, add_instances, find_instance
+from vesalius.store.journal import BlobJournal, JournalRecord
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +78,26 @@ class _Pending:
 
     header: InstanceHeader
     blob: BlobRef
-    #: Set once the blob is durable (at once for a blob stored already).
-    synced: Future[None] = field(default_factory=Future)
+    #: Where its blob file is (flushed by the checkpoint of its journal segment).
+    file: Path | None = None
+    #: Set once the bytes are durable: the journal record's segment, or 0 (blob fsynced).
+    synced: Future[int] = field(default_factory=Future)
     future: Future[StoredInstance] = field(default_factory=Future)
 
     def wait_synced(self) -> None:
-        """Return once the blob is durable; raise what its sync raised."""
+        """Return once the bytes are durable; raise what their flush raised."""
         self.synced.result()
+
+    @property
+    def journaled(self) -> bool:
+        """Whether the bytes are durable in the journal only (not yet in the blob file)."""
+        return self.file is not None
+
+    def segment(self) -> int | None:
+        """The journal segment holding the bytes, if they went there and were flushed."""
+        if not self.journaled or not self.synced.done() or self.synced.exception():
+            return None
+        return self.synced.result()
 
 
 _STOP = object()
@@ -87,6 +114,9 @@ class GroupCommitter:
         What to do with an instance whose SOP Instance UID is already indexed.
     max_batch
         The most instances in one transaction.
+    journal
+        Make received bytes durable through the ingest journal in ``blobs.root/journal``
+        (the default), or fsync each blob and commit each group durably.
     """
 
     def __init__(
@@ -96,6 +126,7 @@ class GroupCommitter:
         *,
         on_duplicate: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST,
         max_batch: int = MAX_BATCH,
+        journal: bool = True,
     ) -> None:
         self._index, self._blobs = store, blobs
         self.on_duplicate, self.max_batch = on_duplicate, max(1, max_batch)
@@ -103,25 +134,63 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._parents = ParentCache()  # used by the writer thread only
+        self._use_journal = journal
+        self._journal: BlobJournal | None = None
+        self._checkpoints: Checkpoints | None = None
 
     # -- life cycle --------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the writer thread (nothing happens if it runs already)."""
+        """Replay the journal left by a crash, then start the writer threads.
+
+        Raises
+        ------
+        StoreError
+            When the journal is held by another process or cannot be used.
+        """
         with self._lock:
             if self._thread is not None:
                 return
+            if self._use_journal:
+                self._open_journal()
             self._thread = threading.Thread(target=self._run, name="index-writer", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        """Commit what is queued, then end the writer thread; later work commits inline."""
+        """Commit what is queued, then end the writer thread; later work commits inline.
+
+        The journal's last segment is checkpointed: after a clean stop it is empty.
+        """
         with self._lock:
             thread, self._thread = self._thread, None
             if thread is not None:
                 self._queue.put(_STOP)
+            journal, self._journal = self._journal, None
+            checkpoints, self._checkpoints = self._checkpoints, None
         if thread is not None:
             thread.join()
+        if journal is not None and checkpoints is not None:
+            for segment, records in journal.stop():
+                checkpoints.closed(segment, records)
+            left = checkpoints.stop()
+            if left:
+                log.error("journal segments %s kept: they are replayed at the next start", left)
+            journal.close()
+
+    def _open_journal(self) -> None:
+        journal = BlobJournal(self._blobs.root / "journal")
+        try:
+            replayed = replay_journal(journal, self._index, self._blobs, self.on_duplicate)
+        except BaseException:
+            journal.close()
+            raise
+        if replayed:
+            log.warning("recovered %d instances from the ingest journal", replayed)
+        checkpoints = Checkpoints(journal, self._index)
+        journal.on_closed = checkpoints.closed
+        journal.start()
+        checkpoints.start()
+        self._journal, self._checkpoints = journal, checkpoints
 
     def __enter__(self) -> GroupCommitter:
         self.start()
@@ -138,12 +207,20 @@ class GroupCommitter:
     # -- receivers ---------------------------------------------------------------------
 
     def store(self, data: bytes, *, header: InstanceHeader) -> StoredInstance:
-        """Write ``data`` durably (blob fsynced) and index it; return once committed.
+        """Write ``data`` durably and index it; return once both are done.
 
         ``header`` is :func:`~vesalius.ingest.durable.read_header` of ``data``. Raises what
         indexing raised for this instance (:class:`~vesalius.errors.StoreError`...).
         """
-        written = self._blobs.write(data)
+        written = self._blobs.write(data, direct=self._use_journal)
+        with self._lock:
+            journal = self._journal if self._thread is not None else None
+            if journal is not None:
+                ticket = journal.append(data, sha256=written.ref.sha256, suffix=_suffix(written))
+                pending = _Pending(header, written.ref, written.file, ticket.done)
+                self._queue.put(pending)  # indexed while the journal flushes
+        if journal is not None:
+            return pending.future.result()
         pending = _Pending(header, written.ref)
         queued = self._enqueue(pending)  # indexed while the blob is synced below
         try:
@@ -151,7 +228,7 @@ class GroupCommitter:
         except BaseException as err:  # the writer must not commit it: it waits for this
             pending.synced.set_exception(err)
         else:
-            pending.synced.set_result(None)
+            pending.synced.set_result(0)
         if not queued:
             self._commit_one(pending)
         return pending.future.result()
@@ -159,7 +236,7 @@ class GroupCommitter:
     def submit(self, header: InstanceHeader, blob: BlobRef) -> Future[StoredInstance]:
         """Queue an instance whose blob is stored; the future is set once it is committed."""
         pending = _Pending(header, blob)
-        pending.synced.set_result(None)
+        pending.synced.set_result(0)
         if not self._enqueue(pending):
             self._commit_one(pending)
         return pending.future
@@ -200,15 +277,16 @@ class GroupCommitter:
         """Commit ``batch`` in one transaction, or one by one if that fails."""
         if not batch:
             return
+        durable = not all(p.journaled for p in batch)
         try:
-            with self._index.session() as session:
+            with self._index.session(durable=durable) as session:
                 added = add_instances(
                     session,
                     [(p.header, p.blob) for p in batch],
                     on_duplicate=self.on_duplicate,
                     parents=self._parents,
                 )
-                for pending in batch:  # commit only once every blob is durable
+                for pending in batch:  # commit only once every instance's bytes are durable
                     pending.wait_synced()
         except Exception as err:
             self._parents.clear()
@@ -223,17 +301,25 @@ class GroupCommitter:
 
     def _commit_one(self, pending: _Pending) -> None:
         try:
-            with self._index.session() as session:
+            with self._index.session(durable=not pending.journaled) as session:
                 added = add_instance(
                     session, pending.header, pending.blob, on_duplicate=self.on_duplicate
                 )
                 pending.wait_synced()
         except BaseException as err:  # handed to the waiting receiver, who answers a failure
+            self._applied(pending)
             pending.future.set_exception(err)
             return
         self._resolve(pending, added)
 
+    def _applied(self, pending: _Pending) -> None:
+        """Tell the checkpoints that this journal record is done with (committed or not)."""
+        segment, checkpoints = pending.segment(), self._checkpoints
+        if segment is not None and checkpoints is not None:
+            checkpoints.applied(segment, pending.file)
+
     def _resolve(self, pending: _Pending, added: AddedInstance) -> None:
+        self._applied(pending)
         if added.orphaned_blob is not None:
             try:
                 self._blobs.delete(added.orphaned_blob)
@@ -241,3 +327,45 @@ class GroupCommitter:
                 log.exception("cannot delete replaced blob %s", added.orphaned_blob)
         stored = StoredInstance(pending.header, pending.blob, added.created or added.replaced)
         pending.future.set_result(stored)
+
+
+def _suffix(written: PendingBlob) -> str:
+    """The suffix of a written blob's name (``.dcm``)."""
+    return written.file.suffix
+
+
+def replay_journal(
+    journal: BlobJournal, store: Store, blobs: BlobStore, on_duplicate: DuplicatePolicy
+) -> int:
+    """Store and index, durably, every record a crash left in ``journal``; then retire it.
+
+    Idempotent: a blob is content-addressed, and an instance indexed with the same blob is
+    skipped (so a replacement is never applied twice). A record that cannot be indexed
+    (not DICOM, a study claimed by another patient) was never acknowledged: it is logged
+    and dropped. Returns how many instances were indexed again.
+    """
+    replayed = 0
+    for record in journal.leftovers():
+        if _replay_one(record, store, blobs, on_duplicate):
+            replayed += 1
+    store.sync_index()
+    for segment in journal.segments():
+        journal.retire(segment)
+    return replayed
+
+
+def _replay_one(
+    record: JournalRecord, store: Store, blobs: BlobStore, on_duplicate: DuplicatePolicy
+) -> bool:
+    blob = blobs.put(record.data, suffix=record.suffix)
+    try:
+        header = read_header(record.data, source=f"journal record {record.number}")
+        with store.session(durable=False) as session:
+            found = find_instance(session, header.instance.sop_instance_uid)
+            if found is not None and found.blob_path == blob.path:
+                return False
+            added = add_instance(session, header, blob, on_duplicate=on_duplicate)
+    except (DicomReadError, StoreError, SQLAlchemyError) as err:
+        log.warning("journal record %d not indexed again: %s", record.number, err)
+        return False
+    return added.created or added.replaced

@@ -211,7 +211,9 @@ class DicomListener:
         on_stored: OnStored | None = None,
     ) -> None:
         self.config = config
-        self._committer = GroupCommitter(store, blobs, on_duplicate=config.on_duplicate)
+        self._committer = GroupCommitter(
+            store, blobs, on_duplicate=config.on_duplicate, journal=config.ingest_journal
+        )
         self._ctx = ServiceContext(config, store, blobs, on_stored)
         self._server: Any = None
         self._lock = threading.Lock()
