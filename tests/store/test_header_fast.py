@@ -27,6 +27,7 @@ def _files() -> list[str]:
     return [f for f in files if Path(f).stat().st_size < 4_000_000]
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
 def test_every_test_file_gets_the_same_header_either_way() -> None:
     """Over pydicom's test files (charsets, syntaxes, odd values): equal, or pydicom decides."""

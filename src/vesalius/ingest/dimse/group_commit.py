@@ -137,6 +137,11 @@ class GroupCommitter:
         self._use_journal = journal
         self._journal: BlobJournal | None = None
         self._checkpoints: Checkpoints | None = None
+        # journaled instances: committed by their receivers in turn (see _lead_or_wait)
+        self._inline: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._turn = threading.Condition()
+        self._leading = False
+        self._inline_parents = ParentCache()  # used by the current leader only
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -169,6 +174,8 @@ class GroupCommitter:
             checkpoints, self._checkpoints = self._checkpoints, None
         if thread is not None:
             thread.join()
+        with self._turn:  # receivers that got the journal before this stop finish first
+            self._turn.wait_for(lambda: not self._leading and self._inline.empty())
         if journal is not None and checkpoints is not None:
             for segment, records in journal.stop():
                 checkpoints.closed(segment, records)
@@ -218,8 +225,9 @@ class GroupCommitter:
             if journal is not None:
                 ticket = journal.append(data, sha256=written.ref.sha256, suffix=_suffix(written))
                 pending = _Pending(header, written.ref, written.file, ticket.done)
-                self._queue.put(pending)  # indexed while the journal flushes
+                self._inline.put(pending)  # indexed while the journal flushes
         if journal is not None:
+            self._lead_or_wait(pending)
             return pending.future.result()
         pending = _Pending(header, written.ref)
         queued = self._enqueue(pending)  # indexed while the blob is synced below
@@ -240,6 +248,33 @@ class GroupCommitter:
         if not self._enqueue(pending):
             self._commit_one(pending)
         return pending.future
+
+    def _lead_or_wait(self, pending: _Pending) -> None:
+        """Commit every queued journaled instance as the leader, or wait for the leader.
+
+        One receiver at a time leads: it takes all that is queued (its own instance and
+        those that arrived meanwhile) and commits them in one transaction; the others wait
+        for it, then find their instance committed or lead the next group. One association
+        thus never waits for another thread to index its instance.
+        """
+        while True:
+            with self._turn:
+                self._turn.wait_for(lambda: not self._leading or pending.future.done())
+                if pending.future.done():
+                    return
+                self._leading = True
+            batch = _drain(self._inline, self.max_batch)
+            try:
+                self._commit(batch, parents=self._inline_parents)
+            except BaseException as err:  # never leave a follower waiting forever
+                for other in batch:
+                    if not other.future.done():
+                        other.future.set_exception(err)
+                raise
+            finally:
+                with self._turn:
+                    self._leading = False
+                    self._turn.notify_all()
 
     def _enqueue(self, pending: _Pending) -> bool:
         """Hand ``pending`` to the writer thread; False when it is not running."""
@@ -273,10 +308,11 @@ class GroupCommitter:
                     if not pending.future.done():
                         pending.future.set_exception(err)
 
-    def _commit(self, batch: list[_Pending]) -> None:
+    def _commit(self, batch: list[_Pending], *, parents: ParentCache | None = None) -> None:
         """Commit ``batch`` in one transaction, or one by one if that fails."""
         if not batch:
             return
+        parents = self._parents if parents is None else parents
         durable = not all(p.journaled for p in batch)
         try:
             with self._index.session(durable=durable) as session:
@@ -284,12 +320,12 @@ class GroupCommitter:
                     session,
                     [(p.header, p.blob) for p in batch],
                     on_duplicate=self.on_duplicate,
-                    parents=self._parents,
+                    parents=parents,
                 )
                 for pending in batch:  # commit only once every instance's bytes are durable
                     pending.wait_synced()
         except Exception as err:
-            self._parents.clear()
+            parents.clear()
             if len(batch) > 1:
                 log.warning("group commit of %d instances failed (%s); one by one", len(batch), err)
             for pending in batch:
@@ -327,6 +363,17 @@ class GroupCommitter:
                 log.exception("cannot delete replaced blob %s", added.orphaned_blob)
         stored = StoredInstance(pending.header, pending.blob, added.created or added.replaced)
         pending.future.set_result(stored)
+
+
+def _drain(source: queue.SimpleQueue[_Pending], limit: int) -> list[_Pending]:
+    """Up to ``limit`` items waiting in ``source``, without blocking."""
+    batch: list[_Pending] = []
+    while len(batch) < limit:
+        try:
+            batch.append(source.get_nowait())
+        except queue.Empty:
+            break
+    return batch
 
 
 def _suffix(written: PendingBlob) -> str:
