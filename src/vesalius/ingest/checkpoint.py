@@ -136,7 +136,7 @@ class Checkpoints:
 
 
 def _fsync_files(files: set[Path]) -> None:
-    """fsync each file (a blob replaced meanwhile is skipped), then their folders."""
+    """fsync each file (a blob replaced meanwhile is skipped), then the folders above it."""
     folders: set[Path] = set()
     for path in files:
         try:
@@ -147,7 +147,7 @@ def _fsync_files(files: set[Path]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        folders.update((path.parent, path.parent.parent))
+        folders.update(path.parents[:3])  # ab/cd/, ab/ and the store (new folders' names)
     for folder in folders:
         fd = os.open(folder, os.O_RDONLY)
         try:
