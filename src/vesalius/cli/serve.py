@@ -257,8 +257,8 @@ def serve(
     http = None if no_http else _http_server(settings, store, blobs, http_port, events)
     try:
         analyser.requeue_abandoned()
+        listener.start()  # first: it re-indexes what its journal kept from a crash
         completion.resume()
-        listener.start()
         typer.echo(
             f"DICOM: listening as {listener_config.ae_title} on "
             f"{listener_config.host}:{listener.port}"
