@@ -144,7 +144,12 @@ class BlobStore:
         return pending.ref
 
     def write(
-        self, data: bytes | BinaryIO, *, suffix: str = ".dcm", direct: bool = False
+        self,
+        data: bytes | BinaryIO,
+        *,
+        suffix: str = ".dcm",
+        direct: bool = False,
+        sha256: str | None = None,
     ) -> PendingBlob:
         """Store ``data`` under its final name, not yet durable: :meth:`sync` makes it so.
 
@@ -156,11 +161,12 @@ class BlobStore:
         ``direct`` writes new bytes straight under the final name (no temporary file and
         link: cheaper, for writers whose bytes are durable elsewhere, like the ingest
         journal); a crash mid-write may then leave a short file under that name.
+        ``sha256`` is the caller's checksum of ``data`` (bytes only), not computed again.
         """
         if not _SUFFIX.match(suffix):
             raise StoreError(f"bad blob suffix {suffix!r}")
         if isinstance(data, bytes | bytearray | memoryview):
-            digest = hashlib.sha256(data).hexdigest()
+            digest = sha256 or hashlib.sha256(data).hexdigest()
             fresh = self._write_new(data, digest, suffix) if direct else None
             if fresh is not None:
                 return fresh

@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -62,12 +63,13 @@ from vesalius.store import (
     Store,
     add_instance,
 )
-from vesalius.store.blobs import PendingBlob
 from vesalius.store.index import ParentCache, add_instances, find_instance
 from vesalius.store.journal import BlobJournal, JournalRecord
 
 log = logging.getLogger(__name__)
 
+#: The suffix of received instances' blobs.
+BLOB_SUFFIX = ".dcm"
 #: The most instances committed in one transaction.
 MAX_BATCH = 256
 
@@ -141,6 +143,7 @@ class GroupCommitter:
         self._inline: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._turn = threading.Condition()
         self._leading = False
+        self._inflight = 0
         self._inline_parents = ParentCache()  # used by the current leader only
 
     # -- life cycle --------------------------------------------------------------------
@@ -175,7 +178,7 @@ class GroupCommitter:
         if thread is not None:
             thread.join()
         with self._turn:  # receivers that got the journal before this stop finish first
-            self._turn.wait_for(lambda: not self._leading and self._inline.empty())
+            self._turn.wait_for(lambda: self._inflight == 0)
         if journal is not None and checkpoints is not None:
             for segment, records in journal.stop():
                 checkpoints.closed(segment, records)
@@ -219,16 +222,21 @@ class GroupCommitter:
         ``header`` is :func:`~vesalius.ingest.durable.read_header` of ``data``. Raises what
         indexing raised for this instance (:class:`~vesalius.errors.StoreError`...).
         """
-        written = self._blobs.write(data, direct=self._use_journal)
         with self._lock:
             journal = self._journal if self._thread is not None else None
-            if journal is not None:
-                ticket = journal.append(data, sha256=written.ref.sha256, suffix=_suffix(written))
-                pending = _Pending(header, written.ref, written.file, ticket.done)
-                self._inline.put(pending)  # indexed while the journal flushes
+            if journal is not None:  # journal first: it flushes while the blob is written
+                digest = hashlib.sha256(data).hexdigest()
+                ticket = journal.append(data, sha256=digest, suffix=BLOB_SUFFIX)
+                with self._turn:
+                    self._inflight += 1
         if journal is not None:
-            self._lead_or_wait(pending)
-            return pending.future.result()
+            try:
+                return self._store_journaled(data, header, digest, ticket.done)
+            finally:
+                with self._turn:
+                    self._inflight -= 1
+                    self._turn.notify_all()
+        written = self._blobs.write(data, suffix=BLOB_SUFFIX)
         pending = _Pending(header, written.ref)
         queued = self._enqueue(pending)  # indexed while the blob is synced below
         try:
@@ -248,6 +256,16 @@ class GroupCommitter:
         if not self._enqueue(pending):
             self._commit_one(pending)
         return pending.future
+
+    def _store_journaled(
+        self, data: bytes, header: InstanceHeader, digest: str, durable: Future[int]
+    ) -> StoredInstance:
+        """Write the blob file while the journal flushes, then get it committed."""
+        written = self._blobs.write(data, suffix=BLOB_SUFFIX, direct=True, sha256=digest)
+        pending = _Pending(header, written.ref, written.file, durable)
+        self._inline.put(pending)
+        self._lead_or_wait(pending)
+        return pending.future.result()
 
     def _lead_or_wait(self, pending: _Pending) -> None:
         """Commit every queued journaled instance as the leader, or wait for the leader.
@@ -374,11 +392,6 @@ def _drain(source: queue.SimpleQueue[_Pending], limit: int) -> list[_Pending]:
         except queue.Empty:
             break
     return batch
-
-
-def _suffix(written: PendingBlob) -> str:
-    """The suffix of a written blob's name (``.dcm``)."""
-    return written.file.suffix
 
 
 def replay_journal(
