@@ -93,7 +93,73 @@ class DicomPeer:
         _check_port(self.port, f"peer {self.name!r} port")
 
 
-EXPORT_KINDS = ("seg", "sr", "fhir", "pdf", "mesh")
+EXPORT_KINDS = ("seg", "sr", "fhir", "pdf", "mesh", "pmap")
+
+
+@dataclass(frozen=True)
+class DicomWebCredentials:
+    """How to sign in to one DICOMweb server that exports are sent to (``[[export.credentials]]``).
+
+    Either a bearer token or a username and password (HTTP Basic); each secret is given in
+    the file (``token``, ``password``) or, better, as the name of an environment variable
+    that holds it (``token_env``, ``password_env``), read when sending. Secrets never show in
+    ``repr`` (nor so in logs or the audit trail).
+
+    Parameters
+    ----------
+    url
+        The DICOMweb root the credentials are for; they are used for every destination URL
+        under it.
+    token, token_env
+        A bearer token, or the environment variable holding it.
+    username, password, password_env
+        HTTP Basic user, and the password or the environment variable holding it.
+
+    Examples
+    --------
+    >>> pacs = DicomWebCredentials("https://pacs.example.org/dicom-web", token="s3cret")
+    >>> "s3cret" in repr(pacs), pacs.covers("https://pacs.example.org/dicom-web/studies")
+    (False, True)
+    """
+
+    url: str
+    token: str = field(default="", repr=False)
+    token_env: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+    password_env: str = ""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not isinstance(getattr(self, f.name), str):
+                raise ConfigError(f"export credentials {f.name} must be text")
+        if not self.url.startswith(("http://", "https://")):
+            raise ConfigError(f"export credentials url must be an http(s) URL, found {self.url!r}")
+        if "@" in self.url.split("/")[2]:
+            raise ConfigError("export credentials url must not hold a user or password")
+        bearer = bool(self.token or self.token_env)
+        basic = bool(self.username or self.password or self.password_env)
+        if bearer == basic:
+            raise ConfigError(
+                f"export credentials for {self.url} need either a token (token or token_env) "
+                "or a username and password (password or password_env)"
+            )
+        if bool(self.token) and bool(self.token_env):
+            raise ConfigError(f"export credentials for {self.url}: give token or token_env")
+        if basic and (not self.username or bool(self.password) == bool(self.password_env)):
+            raise ConfigError(
+                f"export credentials for {self.url} need a username and one of password "
+                "or password_env"
+            )
+
+    def covers(self, destination: str) -> bool:
+        """Whether ``destination`` is this server's root or a URL under it.
+
+        >>> DicomWebCredentials("http://h/dicom-web", token="t").covers("http://h/dicom-web/")
+        True
+        """
+        root, wanted = self.url.rstrip("/"), destination.rstrip("/")
+        return wanted == root or wanted.startswith(root + "/")
 
 
 @dataclass(frozen=True)
@@ -104,20 +170,29 @@ class ExportSettings:
     ----------
     on_sign
         Exports made when a report is signed, of ``"seg"``, ``"sr"``, ``"fhir"``,
-        ``"pdf"``, ``"mesh"`` (none by default).
+        ``"pdf"``, ``"mesh"``, ``"pmap"`` (none by default).
     send_to
-        Where exported DICOM objects (SEG, SR) are sent: a ``[[peers]]`` name (C-STORE) or
-        a DICOMweb URL (STOW-RS); empty: not sent.
+        Where exported DICOM objects (SEG, SR, Parametric Map) are sent: a ``[[peers]]``
+        name (C-STORE) or a DICOMweb URL (STOW-RS); empty: not sent.
     fhir_endpoint
         Base URL of the FHIR server the FHIR bundle is posted to; empty: not sent.
     out_dir
         Folder of the exported files; empty means ``data_dir / "exports"``.
+    credentials
+        How to sign in to the DICOMweb servers exports are sent to, one
+        ``[[export.credentials]]`` table per server (:class:`DicomWebCredentials`).
     """
 
     on_sign: tuple[str, ...] = ()
     send_to: str = ""
     fhir_endpoint: str = ""
     out_dir: Path | None = None
+    credentials: tuple[DicomWebCredentials, ...] = ()
+
+    def credentials_for(self, destination: str) -> DicomWebCredentials | None:
+        """The credentials of the most specific server root ``destination`` is under."""
+        covering = [c for c in self.credentials if c.covers(destination)]
+        return max(covering, key=lambda c: len(c.url.rstrip("/")), default=None)
 
     def __post_init__(self) -> None:
         for name in ("send_to", "fhir_endpoint"):
@@ -273,6 +348,26 @@ def _routing(path: Path, raw: Any) -> tuple[dict[str, Any], ...]:
     return tuple(raw)
 
 
+def _credentials(path: Path, raw: Any) -> tuple[DicomWebCredentials, ...]:
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ConfigError(f"{path}: export credentials must be [[export.credentials]] tables")
+    known = {f.name for f in fields(DicomWebCredentials)}
+    found = []
+    for item in raw:
+        unknown = sorted(set(item) - known)
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown [[export.credentials]] settings {unknown}; known: {sorted(known)}"
+            )
+        if "url" not in item:
+            raise ConfigError(f"{path}: [[export.credentials]] needs a url")
+        try:
+            found.append(DicomWebCredentials(**item))
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
+    return tuple(found)
+
+
 def _export(path: Path, raw: Any) -> ExportSettings:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: export must be an [export] table")
@@ -284,6 +379,7 @@ def _export(path: Path, raw: Any) -> ExportSettings:
     if not isinstance(values.get("on_sign", []), list):
         raise ConfigError(f"{path}: export on_sign must be a list, found {values['on_sign']!r}")
     values["on_sign"] = tuple(values.get("on_sign", ()))
+    values["credentials"] = _credentials(path, values.get("credentials", []))
     if values.get("out_dir"):
         values["out_dir"] = path.parent / Path(str(values["out_dir"]))
     else:

@@ -23,7 +23,7 @@ from tests.export.conftest import AnalysedChest, dciodvfy_errors, needs_dciodvfy
 from vesalius.analyze.chest_ct import AIRWAY, LEFT, RIGHT, segment_lungs
 from vesalius.core import ProvenanceStep, SeriesRef, Volume
 from vesalius.export.seg import SegExport, export_segs, sources_on_grid
-from vesalius.export.seg_study import _headers
+from vesalius.export.seg_study import source_headers
 from vesalius.findings import codes
 from vesalius.findings.model import CodedConcept, Finding, Location, Measurement
 from vesalius.ingest.folder import import_files
@@ -92,7 +92,7 @@ def test_exported_seg_decodes_to_the_kept_label_map(
     seg = _lung_seg(export_segs(chest.store, chest.blobs, chest.study_uid), row.id)
     labels = np.asarray(load_label_map(chest.blobs, row).array)
     headers = sources_on_grid(
-        _headers(chest.store, chest.blobs, chest.study_uid, chest.series_uid),
+        source_headers(chest.store, chest.blobs, chest.study_uid, chest.series_uid),
         load_label_map(chest.blobs, row),
     )
     decoded = hd.seg.segread(io.BytesIO(seg.data)).get_pixels_by_source_instance(

@@ -1,16 +1,18 @@
-"""``vesalius export STUDY_UID --to seg|sr|fhir|pdf|mesh``: export a study from the store.
+"""``vesalius export STUDY_UID --to seg|sr|fhir|pdf|mesh|pmap``: export a study from the store.
 
 Writes the files into ``--out`` (by default the study's folder under the exports
 directory: ``[export] out_dir`` or ``data_dir/exports``) and prints one line per file.
-``--send PEER`` sends DICOM exports (SEG, SR) to a ``[[peers]]`` name (C-STORE) or a
-DICOMweb URL (STOW-RS); ``--fhir-endpoint URL`` posts the FHIR bundle to a FHIR server
-(token from ``VESALIUS_FHIR_TOKEN``). Meshes are one STL per segment, or one OBJ or glTF
+``pmap`` writes the AI's probability maps as DICOM Parametric Maps (what OHIF overlays).
+``--send PEER`` sends DICOM exports (SEG, SR, Parametric Map) to a ``[[peers]]`` name
+(C-STORE) or a DICOMweb URL (STOW-RS, signed in with ``[[export.credentials]]``);
+``--fhir-endpoint URL`` posts the FHIR bundle to a FHIR server (token from
+``VESALIUS_FHIR_TOKEN``). Meshes are one STL per segment, or one OBJ or glTF
 (``--format``); STL and OBJ are in LPS millimetres unless ``--frame RAS``; ``--smooth N``
 smooths them (N Taubin passes) to remove the voxel steps.
 
-An unknown study, a study with nothing to export, or no segmentation for ``seg`` or
-``mesh`` is a one-line error with exit code 2; a destination that cannot be reached, or
-refuses what was sent, exits with code 1.
+An unknown study, a study with nothing to export, no segmentation for ``seg`` or
+``mesh``, or no probability map for ``pmap`` is a one-line error with exit code 2; a
+destination that cannot be reached, or refuses what was sent, exits with code 1.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Annotated, Literal
 
 import typer
 
-KindOption = Literal["seg", "sr", "fhir", "pdf", "mesh"]
+KindOption = Literal["seg", "sr", "fhir", "pdf", "mesh", "pmap"]
 
 
 def export(
@@ -47,7 +49,7 @@ def export(
     ] = 0,
     config: Annotated[Path | None, typer.Option("--config", help="Settings file (TOML).")] = None,
 ) -> None:
-    """Export a study's results: DICOM SEG or SR, FHIR, a PDF report, or meshes."""
+    """Export a study's results: DICOM SEG, SR or Parametric Map, FHIR, a PDF report, meshes."""
     from vesalius.export.dispatch import MeshOptions, export_study, study_export_dir
     from vesalius.export.send import send_exports
     from vesalius.settings import load_settings

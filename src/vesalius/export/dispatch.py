@@ -1,10 +1,11 @@
-"""Export one study in one form (``seg``, ``sr``, ``fhir``, ``pdf``, ``mesh``) to files.
+"""Export one study in one form (``seg``, ``sr``, ``fhir``, ``pdf``, ``mesh``, ``pmap``) to files.
 
 The one place the command line, the web service and the sign-off hook go through:
 :func:`export_study` reads what it needs from the store, writes the files under a folder
 (by default ``<exports dir>/<study UID>/``, see :func:`study_export_dir`) and returns them
 with their media types. A study that is not in the store, that has nothing to export
-(no findings and no report; no segmentation for ``seg`` and ``mesh``) raises
+(no findings and no report; no segmentation for ``seg`` and ``mesh``; no probability
+map for ``pmap``) raises
 :class:`~vesalius.errors.InputError` naming the study.
 
 Examples
@@ -40,7 +41,7 @@ from vesalius.store import BlobStore, Store
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["seg", "sr", "fhir", "pdf", "mesh"]
+Kind = Literal["seg", "sr", "fhir", "pdf", "mesh", "pmap"]
 KINDS: tuple[str, ...] = EXPORT_KINDS
 
 MEDIA_TYPES = {
@@ -155,6 +156,20 @@ def _segs(store: Store, blobs: BlobStore, study_uid: str, out: Path) -> list[Exp
     ]
 
 
+def _pmaps(store: Store, blobs: BlobStore, study_uid: str, out: Path) -> list[ExportedFile]:
+    from vesalius.export.pmap_study import export_pmaps
+
+    maps = export_pmaps(store, blobs, study_uid)
+    if not maps:
+        raise NothingToExportError(
+            None, f"study {study_uid} has no probability map to export as a Parametric Map"
+        )
+    return [
+        _file(write_bytes_atomic(out / f"pmap-{m.segmentation_id}.dcm", m.data), "pmap")
+        for m in maps
+    ]
+
+
 def export_study(
     store: Store,
     blobs: BlobStore,
@@ -174,7 +189,8 @@ def export_study(
     study_uid
         The study.
     kind
-        ``"seg"``, ``"sr"``, ``"fhir"``, ``"pdf"`` or ``"mesh"``.
+        ``"seg"``, ``"sr"``, ``"fhir"``, ``"pdf"``, ``"mesh"`` or ``"pmap"`` (the AI's
+        probability maps as DICOM Parametric Maps).
     out
         The folder the files go to (created if needed).
     mesh
@@ -219,6 +235,8 @@ def _export(
         return _meshes(store, blobs, study_uid, out, mesh)
     if kind == "seg":
         return _segs(store, blobs, study_uid, out)
+    if kind == "pmap":
+        return _pmaps(store, blobs, study_uid, out)
     return _srs(store, blobs, study_uid, out)
 
 
@@ -233,8 +251,13 @@ def _known(store: Store, study_uid: str) -> None:
 
 
 def _srs(store: Store, blobs: BlobStore, study_uid: str, out: Path) -> list[ExportedFile]:
-    """The TID 1500 SR of the study's findings (referencing its SEGs, whose UIDs are stable)."""
+    """The TID 1500 SR of the study's findings (referencing its SEGs, whose UIDs are stable).
+
+    Once the report is amended, the SR is a new instance that names the previous one as its
+    predecessor (:mod:`vesalius.export.sr_amend`).
+    """
     from vesalius.export.sr import export_sr
+    from vesalius.export.sr_amend import amended_sr
     from vesalius.findings.persist import load_findings
 
     with store.read_session() as session:
@@ -243,4 +266,8 @@ def _srs(store: Store, blobs: BlobStore, study_uid: str, out: Path) -> list[Expo
                 None, f"study {study_uid} has no findings to export as DICOM SR"
             )
     sr = export_sr(store, blobs, study_uid)
+    with store.read_session() as session:
+        report = load_study_content(session, study_uid).report
+    if report is not None and report.state == "amended":
+        sr = amended_sr(sr, report.version)
     return [_file(write_bytes_atomic(out / "sr.dcm", sr.data), "sr")]

@@ -110,7 +110,10 @@ def sources_on_grid(sources: Sequence[Dataset], grid: Volume) -> list[Dataset]:
     return [slots[k] for k in range(grid.shape[0])]
 
 
-def _headers(store: Store, blobs: BlobStore, study_uid: str, series_uid: str) -> list[Dataset]:
+def source_headers(
+    store: Store, blobs: BlobStore, study_uid: str, series_uid: str
+) -> list[Dataset]:
+    """The headers (no pixel data) of the stored instances of a series."""
     with store.read_session() as session:
         paths = [i.blob_path for i in list_instances(session, study_uid, series_uid=series_uid)]
     if not paths:
@@ -120,7 +123,7 @@ def _headers(store: Store, blobs: BlobStore, study_uid: str, series_uid: str) ->
 
 def _export(store: Store, blobs: BlobStore, study_uid: str, row: Segmentation) -> SegExport:
     labels = load_label_map(blobs, row)
-    sources = sources_on_grid(_headers(store, blobs, study_uid, row.series_uid), labels)
+    sources = sources_on_grid(source_headers(store, blobs, study_uid, row.series_uid), labels)
     segments = segment_infos(row)
     identity = SegIdentity.derived(
         study_uid, row.series_uid, row.blob_path, series_number=SEG_SERIES_NUMBER

@@ -1,8 +1,10 @@
 """Send exports where they belong: DICOM objects to a PACS, the FHIR bundle to the EHR.
 
-- DICOM files (SEG, SR) go to a destination that is either a ``[[peers]]`` name of the
-  settings (C-STORE, :func:`vesalius.ingest.dimse.scu.send_files`) or a DICOMweb root URL
-  ``http(s)://...`` (STOW-RS, :class:`vesalius.ingest.dicomweb.client.DicomWebPeer`);
+- DICOM files (SEG, SR, Parametric Maps) go to a destination that is either a ``[[peers]]``
+  name of the settings (C-STORE, :func:`vesalius.ingest.dimse.scu.send_files`) or a DICOMweb
+  root URL ``http(s)://...`` (STOW-RS, :class:`vesalius.ingest.dicomweb.client.DicomWebPeer`),
+  signed in with the ``[[export.credentials]]`` of that server if there are some (a bearer
+  token or HTTP Basic, :func:`authorization`); secrets never appear in reports or logs;
 - the FHIR bundle is posted to a FHIR server's base URL (:func:`~vesalius.export.fhir.send_fhir`);
   a bearer token, if the server needs one, is read from the environment variable
   ``VESALIUS_FHIR_TOKEN`` (never from the settings file).
@@ -13,24 +15,30 @@ Examples
 --------
 >>> is_dicomweb_url("https://pacs.example.org/dicom-web"), is_dicomweb_url("pacs")
 (True, False)
+>>> from vesalius.settings import DicomWebCredentials
+>>> authorization(DicomWebCredentials("https://pacs", username="ai", password="pw"), {})
+{'Authorization': 'Basic YWk6cHc='}
+>>> public_url("https://ai:pw@pacs.example.org/dicom-web")
+'https://pacs.example.org/dicom-web'
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
-from vesalius.errors import InputError, VesaliusError
+from vesalius.errors import ConfigError, InputError, VesaliusError
 from vesalius.export.dispatch import ExportedFile
 from vesalius.export.fhir import FhirError, send_fhir
-from vesalius.settings import Settings
+from vesalius.settings import DicomWebCredentials, Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,41 @@ class SendError(VesaliusError):
 def is_dicomweb_url(destination: str) -> bool:
     """Whether ``destination`` is a DICOMweb URL (else: a peer name)."""
     return destination.startswith(("http://", "https://"))
+
+
+def public_url(url: str) -> str:
+    """``url`` without a ``user:password@`` part (what reports and logs may show)."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}" if sep else url
+
+
+def _secret(value: str, variable: str, what: str, environ: Mapping[str, str]) -> str:
+    if value:
+        return value
+    found = environ.get(variable, "")
+    if not found:
+        raise ConfigError(f"the {what} of the export credentials is in ${variable}, which is unset")
+    return found
+
+
+def authorization(
+    credentials: DicomWebCredentials, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The ``Authorization`` header of ``credentials`` (secrets from ``environ``: os.environ).
+
+    Raises
+    ------
+    ConfigError
+        The environment variable named for a secret is unset or empty.
+    """
+    env = os.environ if environ is None else environ
+    if credentials.token or credentials.token_env:
+        token = _secret(credentials.token, credentials.token_env, "token", env)
+        return {"Authorization": f"Bearer {token}"}
+    password = _secret(credentials.password, credentials.password_env, "password", env)
+    pair = f"{credentials.username}:{password}".encode()
+    return {"Authorization": f"Basic {base64.b64encode(pair).decode('ascii')}"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +109,7 @@ def send_dicom(paths: Sequence[Path], destination: str, settings: Settings) -> S
     Raises
     ------
     ConfigError
-        An unknown peer name.
+        An unknown peer name, or a secret's environment variable unset.
     SendError
         The destination cannot be reached.
     """
@@ -87,15 +130,30 @@ def send_dicom(paths: Sequence[Path], destination: str, settings: Settings) -> S
         datasets = [dcmread(p) for p in paths]
     except (InvalidDicomError, OSError) as err:
         raise InputError(None, f"cannot read an exported DICOM file: {err}") from None
+    credentials = settings.export.credentials_for(destination)
+    headers = {} if credentials is None else authorization(credentials)
     try:
-        stored = DicomWebPeer(destination, retry=False).store(datasets)
+        stored = DicomWebPeer(destination, retry=False, headers=headers).store(datasets)
     except DicomWebError as err:
-        raise SendError(str(err)) from None
+        raise SendError(_refusal(str(err), destination, credentials)) from None
+    destination = public_url(destination)
     failed = tuple(f"{uid}: failure reason {reason:#06x}" for uid, reason in stored.failed)
     answered = set(stored.stored) | {uid for uid, _ in stored.failed}
     missing = sorted({str(ds.SOPInstanceUID) for ds in datasets} - answered)
     failed += tuple(f"{uid}: not stored" for uid in missing)
     return SendReport(destination, len(stored.stored), failed)
+
+
+def _refusal(problem: str, destination: str, credentials: DicomWebCredentials | None) -> str:
+    problem = problem.replace(destination.rstrip("/"), public_url(destination).rstrip("/"))
+    if problem.endswith(("HTTP 401", "HTTP 403")):
+        hint = (
+            "no [[export.credentials]] for it"
+            if credentials is None
+            else f"check the [[export.credentials]] of {credentials.url}"
+        )
+        return f"{problem} (sign-in refused: {hint})"
+    return problem
 
 
 def send_bundle_file(path: Path, endpoint: str, *, token: str | None = None) -> SendReport:

@@ -1,6 +1,6 @@
 """Export routes: make a study's exports and download them (permission ``export``).
 
-- ``POST /api/studies/{study_uid}/exports {"to": "seg"|"sr"|"fhir"|"pdf"|"mesh",
+- ``POST /api/studies/{study_uid}/exports {"to": "seg"|"sr"|"fhir"|"pdf"|"mesh"|"pmap",
   "format"?: "stl"|"obj"|"glb"}`` -> ``{"files": [{"name", "media_type", "url"}]}``: the
   files are written under the study's export folder (``<data dir>/exports/<study>/`` or
   ``[export] out_dir``); 404 for an unknown study, 409 when it has nothing of that kind to
@@ -57,7 +57,7 @@ PREFIX = "/api/studies/{study_uid}/exports"
 class ExportRequest(BaseModel):
     """What to export."""
 
-    to: Literal["seg", "sr", "fhir", "pdf", "mesh"]
+    to: Literal["seg", "sr", "fhir", "pdf", "mesh", "pmap"]
     format: Literal["stl", "obj", "glb"] = "stl"
 
 

@@ -12,7 +12,8 @@
   sign-off (``[export] on_sign``) are made and sent, each audited; their results are in
   the answer's ``exports`` (a failed export never undoes the signature).
 - ``POST /api/reports/{id}/amend`` (sign-report): a signed report gets new text and a new
-  signature.
+  signature; the on-sign exports are made again (FHIR status ``amended``, a new SR that
+  names the previous one as predecessor), in ``exports`` as for signing.
 
 A change to a study that another reader has claimed is refused with 409. Every read and
 change is audited; signing and amending also announce a ``worklist`` event.
@@ -193,6 +194,7 @@ def make_router(ctx: AppContext) -> APIRouter:
             detail=f"{len(body.text)} characters",
         )
         event_hub(ctx).worklist(view["study_uid"], "reported")
+        view["exports"] = _exports_on_sign(principal, view["study_uid"])
         return view
 
     return router
