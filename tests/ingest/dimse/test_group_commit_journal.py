@@ -58,8 +58,10 @@ def test_no_answer_and_no_visible_row_before_the_journal_flush(
     real = journal_module._datasync
 
     def held(fd: int) -> None:
-        if fd != -1 and flushing.is_set() is False and threading.current_thread().name == (
-            "ingest-journal"
+        if (
+            fd != -1
+            and flushing.is_set() is False
+            and threading.current_thread().name == ("ingest-journal")
         ):
             flushing.set()
             assert gate.wait(timeout=30)
@@ -152,9 +154,7 @@ def test_replay_is_idempotent_and_never_replaces_twice(store: Store, tmp_path: P
     journal.close()
 
 
-def test_a_torn_last_record_is_dropped_and_the_rest_recovered(
-    store: Store, tmp_path: Path
-) -> None:
+def test_a_torn_last_record_is_dropped_and_the_rest_recovered(store: Store, tmp_path: Path) -> None:
     import hashlib
 
     blobs = BlobStore(tmp_path / "blobs")
