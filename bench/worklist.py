@@ -8,16 +8,20 @@ read (claimed), the rest are reported (arrived in the last 2 years). Our index i
 with bulk inserts into the tables ``refresh_study`` writes (patients, studies, series,
 instances, reports, study_claims, study_triage; the triage computed by
 :mod:`vesalius.reporting.triage`), because a per-study refresh would take most of an hour
-at this size; then uvicorn serves the worklist router in a subprocess (a fixed principal
-stands in for sign-in: the auth package's cost is not in these figures; every request still
-writes its audit event, committed before the answer).
+at this size; then uvicorn serves the application (:func:`vesalius.service.app.create_app`
+with its real access control, the worklist router only) in a subprocess. Sign-in is paid
+as in a deployment: each client is a radiologist of its own (``--clients`` accounts made
+in the index), half of them sending the cookie of a browser session, half an API token;
+every request writes its audit event, committed before the answer. uvicorn runs as
+``vesalius serve`` runs it: with httptools and uvloop when they are installed.
 
 Clients: ``--clients`` (50) asyncio tasks in this process, each with its own keep-alive
 connection (a minimal HTTP/1.1 client on asyncio streams: httpx costs more CPU than the
 server's answer and would starve the server on a small machine), each sending the query mix
 back to back (closed loop: the server is saturated) for ``--seconds``; then again with each
 client pacing itself to one request per ``--pace-ms`` (an open worklist refreshing on its
-own), which is how a reading room loads the server. The mix: the default page (unread, by
+own), which is how a reading room loads the server. ``--per-query`` also prints the CPU time
+the server and the clients spent per request. The mix: the default page (unread, by
 priority), page 11, CT only, all studies by waiting time, score >= 60, a patient-name search.
 
 Peer: Orthanc 1.10 ``POST /tools/find`` (level Study, ``Expand``, ``Limit`` 50) with the same
@@ -212,23 +216,66 @@ def fill_ours(folder: Path, n: int, unread: float, seed: int = 7) -> Path:
     return path
 
 
-def serve(db: str, port: int) -> None:
-    """Run the worklist router over ``db`` on ``port`` (the server subprocess)."""
-    import uvicorn
-    from fastapi import FastAPI
-
-    from vesalius.service import worklist_api
-    from vesalius.service.context import AppContext, Principal
-    from vesalius.store import BlobStore, open_store, sqlite_url
+def sign_in(db: Path, clients: int) -> list[str]:
+    """One radiologist per client; the header each sends (even: session cookie, odd: token)."""
+    from vesalius.store import open_store, sqlite_url
     from vesalius.store.roles import Role
+    from vesalius.store.users import add_user, create_session, create_token
 
     store = open_store(sqlite_url(db))
-    principal = Principal("bench", Role.RADIOLOGIST, source="127.0.0.1")
-    ctx = AppContext(store, BlobStore(Path(db).parent / "blobs"), lambda _p: lambda: principal)
-    app = FastAPI()
-    app.include_router(worklist_api.make_router(ctx))
-    app.add_api_route("/health", lambda: {"status": "ok"})
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    headers = []
+    with store.session() as session:
+        for k in range(clients):
+            name = f"dr.bench{k:02d}"
+            add_user(session, name, Role.RADIOLOGIST, f"the password of {name}")
+            if k % 2 == 0:
+                cookie, _ = create_session(session, name, source="127.0.0.1")
+                headers.append(f"Cookie: vesalius_session={cookie}")
+            else:
+                headers.append(f"Authorization: Bearer {create_token(session, name)}")
+    store.close()
+    return headers
+
+
+def serve(db: str, port: int) -> None:
+    """Serve the application (worklist router) over ``db`` on ``port`` (the server subprocess).
+
+    As ``vesalius serve`` does: :class:`vesalius.service.run.HttpServer`, until SIGTERM.
+    With ``VESALIUS_BENCH_PROFILE`` set to a path, uvicorn runs in the main thread under
+    cProfile instead and the statistics are written there when it stops.
+    """
+    import cProfile
+    import signal
+    import threading
+
+    import uvicorn
+
+    from vesalius.service import worklist_api
+    from vesalius.service.app import create_app
+    from vesalius.service.run import HttpServer
+    from vesalius.store import BlobStore, open_store, sqlite_url
+
+    store = open_store(sqlite_url(db))
+    blobs = BlobStore(Path(db).parent / "blobs")
+    app = create_app(store, blobs, min_free_bytes=0, routers=(worklist_api.make_router,))
+    profile_to = os.environ.get("VESALIUS_BENCH_PROFILE")
+    if not profile_to:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with HttpServer(app, host="127.0.0.1", port=port):
+            stop.wait()
+        return
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config.access_log = False
+    server = uvicorn.Server(config)
+    profiler = cProfile.Profile()
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    profiler.enable()
+    try:
+        server.run()
+    finally:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
 
 
 def start_ours(db: Path, port: int) -> subprocess.Popen[bytes]:
@@ -250,9 +297,10 @@ class _Connection:
     one answer (Content-Length or chunked), nothing more.
     """
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, header: str = "") -> None:
         self.host, port = base.removeprefix("http://").rstrip("/").split(":")
         self.port = int(port)
+        self.header = header + "\r\n" if header else ""
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def request(self, method: str, path: str, body: Any) -> bytes:
@@ -261,7 +309,7 @@ class _Connection:
         reader, writer = self._streams
         data = b"" if body is None else json.dumps(body).encode()
         head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.header}"
             f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
         )
         writer.write(head.encode() + data)
@@ -287,11 +335,16 @@ class _Connection:
 
 
 async def _client(
-    base: str, calls: list[tuple[str, str, Any]], until: float, pace_s: float, seed: int
+    base: str,
+    calls: list[tuple[str, str, Any]],
+    until: float,
+    pace_s: float,
+    seed: int,
+    header: str,
 ) -> list[tuple[int, float]]:
     rng = random.Random(seed)
     times: list[tuple[int, float]] = []
-    connection = _Connection(base)
+    connection = _Connection(base, header)
     k = rng.randrange(len(calls))
     if pace_s:
         await asyncio.sleep(rng.uniform(0, pace_s))
@@ -312,23 +365,36 @@ async def _client(
 
 
 def load(
-    base: str, calls: list[tuple[str, str, Any]], args: argparse.Namespace, pace_s: float
+    base: str,
+    calls: list[tuple[str, str, Any]],
+    args: argparse.Namespace,
+    pace_s: float,
+    headers: list[str] | None = None,
+    server_pid: int | None = None,
 ) -> tuple[float, float, float]:
     """p50, p95 (ms) and requests per second of ``args.clients`` clients.
 
-    With ``--per-query``, also prints p50/p95 of each call of the mix.
+    Client ``k`` sends ``headers[k]`` (its credentials) with every request. With
+    ``--per-query``, also prints p50/p95 of each call of the mix and the CPU time the
+    server (``server_pid``) and the clients spent per request.
     """
+    sent = headers or [""] * args.clients
 
     async def everyone() -> list[list[tuple[int, float]]]:
         until = time.perf_counter() + args.seconds
-        tasks = [_client(base, calls, until, pace_s, seed) for seed in range(args.clients)]
+        tasks = [
+            _client(base, calls, until, pace_s, seed, sent[seed]) for seed in range(args.clients)
+        ]
         return await asyncio.gather(*tasks)
 
-    start = time.perf_counter()
+    start, server_cpu, own_cpu = time.perf_counter(), _cpu_s(server_pid), time.process_time()
     timed = [t for one in asyncio.run(everyone()) for t in one]
     wall = time.perf_counter() - start
     times = [ms for _, ms in timed]
     if args.per_query:
+        served = (_cpu_s(server_pid) - server_cpu) * 1000 / len(times)
+        clients = (time.process_time() - own_cpu) * 1000 / len(times)
+        print(f"    CPU per request: server {served:.2f} ms, clients {clients:.2f} ms")
         for which, (_, path, body) in enumerate(calls):
             mine = [ms for k, ms in timed if k == which]
             cut = statistics.quantiles(mine, n=20)[18] if len(mine) > 1 else mine[0]
@@ -338,6 +404,14 @@ def load(
             )
     cuts = statistics.quantiles(times, n=100)
     return statistics.median(times), cuts[94], len(times) / wall
+
+
+def _cpu_s(pid: int | None) -> float:
+    """CPU seconds process ``pid`` used so far (0 when not known)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ours_calls() -> list[tuple[str, str, Any]]:
@@ -370,13 +444,16 @@ def run(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         db = fill_ours(big, n, args.unread)
         print(f"filled our index with {n} triaged studies in {time.perf_counter() - t0:.1f} s")
+        headers = sign_in(db, args.clients)
         port = free_port()
         ours = start_ours(db, port)
         base = f"http://127.0.0.1:{port}"
-        first = httpx.get(base + "/api/worklist").json()
+        first = httpx.get(base + "/api/worklist", headers=[headers[1].split(": ", 1)]).json()
         print(f"default page: {first['total']} unread, top score {first['items'][0]['priority']}")
         for label, pace in (("closed", 0.0), (f"paced {args.pace_ms} ms", args.pace_ms / 1000)):
-            runs = [load(base, ours_calls(), args, pace) for _ in range(args.reps)]
+            runs = [
+                load(base, ours_calls(), args, pace, headers, ours.pid) for _ in range(args.reps)
+            ]
             results[f"ours {n} {label}"] = _report(f"ours, {n} studies, {label}", runs)
         ours.terminate()
         ours.wait(timeout=30)
@@ -398,6 +475,7 @@ def peer(folder: Path, args: argparse.Namespace) -> dict[str, tuple[float, float
     small = folder / "small"
     small.mkdir()
     db = fill_ours(small, m, args.unread)
+    headers = sign_in(db, args.clients)
     orthanc = start_orthanc(folder / "orthanc")
     t0 = time.perf_counter()
     fill_orthanc(orthanc.url, m)
@@ -409,11 +487,11 @@ def peer(folder: Path, args: argparse.Namespace) -> dict[str, tuple[float, float
         found = httpx.post(orthanc.url + "/tools/find", json=PEER_MIX[1]).json()
         print(f"Orthanc CT page: {len(found)} studies")
         servers = {
-            "ours peer-size": (f"http://127.0.0.1:{port}", ours_calls()),
-            "orthanc": (orthanc.url, peer_calls()),
+            "ours peer-size": (f"http://127.0.0.1:{port}", ours_calls(), headers),
+            "orthanc": (orthanc.url, peer_calls(), None),
         }
-        for name, (base, calls) in servers.items():
-            runs = [load(base, calls, args, 0.0) for _ in range(args.reps)]
+        for name, (base, calls, sent) in servers.items():
+            runs = [load(base, calls, args, 0.0, sent) for _ in range(args.reps)]
             out[f"{name} closed"] = _report(f"{name}, {m} studies, closed", runs)
     finally:
         ours.terminate()

@@ -24,6 +24,7 @@ DICOM peers are ``[[peers]]`` tables; their AE titles may call the listener:
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -240,6 +241,11 @@ class Settings:
         Address the HTTP service (DICOMweb, health) binds; the loopback by default.
     http_port
         TCP port of the HTTP service.
+    trusted_proxies
+        Addresses or networks (``"10.0.0.5"``, ``"10.0.0.0/24"``) of reverse proxies whose
+        ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers are believed (the audit trail
+        and throttling then see the real client, cookies get ``Secure`` behind https).
+        Empty (default): the headers are ignored.
     duplicate_policy
         An instance arriving with a SOP Instance UID already stored: ``"keep-first"``
         (default; the new copy is acknowledged and dropped) or ``"replace"``.
@@ -267,6 +273,7 @@ class Settings:
     study_quiet_s: float = 60.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    trusted_proxies: tuple[str, ...] = ()
     duplicate_policy: str = "keep-first"
     ingest_journal: bool = True
     routing: tuple[dict[str, Any], ...] = ()
@@ -280,6 +287,13 @@ class Settings:
         _check_port(self.http_port, "http_port")
         if not self.http_host:
             raise ConfigError("http_host must not be empty")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"trusted_proxies entry {proxy!r} is not an IP address or network"
+                ) from None
         if self.duplicate_policy not in DUPLICATE_POLICIES:
             raise ConfigError(
                 f"duplicate_policy must be one of {DUPLICATE_POLICIES}, "
@@ -417,6 +431,11 @@ def load_settings(path: Path | None) -> Settings:
         raw["export"] = _export(path, raw["export"])
     if "allowed_calling_aes" in raw:
         raw["allowed_calling_aes"] = tuple(raw["allowed_calling_aes"])
+    if "trusted_proxies" in raw:
+        proxies = raw["trusted_proxies"]
+        if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
+            raise ConfigError(f"{path}: trusted_proxies must be a list of addresses")
+        raw["trusted_proxies"] = tuple(proxies)
     try:
         return Settings(**raw)
     except TypeError as err:

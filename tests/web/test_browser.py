@@ -38,8 +38,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-NO_TOUR = "localStorage.setItem('shownTours', JSON.stringify(['basicViewerTour', 'tmtvTour']))"
-"""OHIF's first-visit tour covers the page; a reader dismisses it once, the test up front."""
 PATIENCE_MS = 180_000
 """How long a step may wait for the page: software WebGL on a shared CPU is slow."""
 SLICE = re.compile(r"\((\d+)/(\d+)\)")
@@ -93,7 +91,6 @@ def page() -> Iterator[Page]:
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             context.set_default_timeout(PATIENCE_MS)
-            context.add_init_script(NO_TOUR)
             tab = context.new_page()
             tab.on("dialog", lambda dialog: dialog.accept())
             yield tab
@@ -157,6 +154,8 @@ def check_image_and_segmentation(page: Page) -> None:
     scroll_to(page, middle)
     plain = page.screenshot(clip=clip)
     assert grey_spread(plain) > 20, "the CT slice did not render (a blank viewport)"
+    # a first visit (fresh browser profile) gets no onboarding tour over the images
+    assert page.locator(".shepherd-element").count() == 0, "OHIF's first-visit tour pops up"
 
     segs = page.locator("[data-cy=study-browser-thumbnail-no-image]", has_text="SEG")
     assert segs.count() >= 1, "OHIF does not list our SEG series"

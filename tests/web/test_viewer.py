@@ -44,6 +44,15 @@ def test_app_config_points_ohif_at_our_dicomweb_on_the_same_origin(
     assert settings["omitQuotationForMultipartRequest"] is True
 
 
+def test_a_first_visit_gets_no_onboarding_tour(no_dist_client: TestClient) -> None:
+    config = _config(no_dist_client)
+    assert config["customizationService"] == {"ohif.tours": {"$set": []}}
+    dist = default_dist()
+    if has_dist(dist):  # the key is the one the installed OHIF's viewer layout reads
+        bundles = "".join(p.read_text(errors="replace") for p in dist.glob("*.bundle.*.js"))
+        assert "getCustomization('ohif.tours')" in bundles
+
+
 def test_without_the_dist_the_viewer_says_how_to_install_it(no_dist_client: TestClient) -> None:
     for path in ["/viewer/", "/viewer/viewer?StudyInstanceUIDs=1.2.3", "/viewer/app.bundle.js"]:
         answer = no_dist_client.get(path, headers=as_user("viewer"))

@@ -51,6 +51,7 @@ from vesalius.service import exports_api, reports_api, web, worklist_api
 from vesalius.service.auth import audit_api, session_api, users_api
 from vesalius.service.auth.dicomweb_guard import dicomweb_guard
 from vesalius.service.auth.gate import Gate
+from vesalius.service.auth.proxy import TrustedProxies
 from vesalius.service.context import AppContext, Authorize
 from vesalius.service.events import EventHub
 from vesalius.settings import Settings
@@ -168,6 +169,8 @@ def create_app(
 
     app.add_api_route("/health", health, methods=["GET"], response_model=Health)
     _add_docs(app, ctx)
+    if ctx.settings.trusted_proxies:
+        app.add_middleware(TrustedProxies, trusted=ctx.settings.trusted_proxies)
     return app
 
 

@@ -10,9 +10,11 @@
 
 Every read or change of patient data is written to the audit trail with who, what, the
 client address and the outcome (refusals included): a change in its own transaction, a
-read through :class:`GroupAudit` (committed before the answer, many requests per commit).
-Many open worklists ask for the same page: :class:`PageCache` computes it once for all of
-them until the worklist changes (every change publishes an event) or a second has passed.
+read through the store's group writer (:mod:`vesalius.service.auth.audit_log`: committed
+before the answer, many requests per commit). Many open worklists ask for the same page:
+:class:`PageCache` keeps its JSON until the worklist changes (every change publishes an
+event) or a second has passed; the list route then answers on the event loop, without a
+thread, unless the page must be computed.
 
 Examples
 --------
@@ -37,15 +39,18 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated, Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Self, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from vesalius.errors import InputError, StoreError
 from vesalius.reporting.drafts import stored_findings
@@ -60,11 +65,9 @@ from vesalius.reporting.worklist import (
     release,
     study_item,
 )
-from vesalius.service.auth.audit_log import record_for
+from vesalius.service.auth.audit_log import record_for, write, write_async
 from vesalius.service.context import AppContext, Principal
 from vesalius.service.events import EventHub
-from vesalius.store import Store
-from vesalius.store.audit import AuditRecord, append_event
 from vesalius.store.models import Instance, Series, Study
 from vesalius.store.roles import Permission, Role
 from vesalius.store.states import AuditOutcome
@@ -74,8 +77,6 @@ from vesalius.store.worklist import latest_feedback
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-AUDIT_KEY = "audit-writer"
-"""Where the :class:`GroupAudit` of the context lives in ``AppContext.extras``."""
 EVENTS_KEY = "events"
 """Where the :class:`~vesalius.service.events.EventHub` lives in ``AppContext.extras``."""
 
@@ -99,7 +100,7 @@ def audit(
     detail: str | None = None,
     session: Session | None = None,
 ) -> None:
-    """Append one audit event (in ``session`` when given, else in its own transaction)."""
+    """Append one audit event (in ``session`` when given, else group-committed)."""
     record = record_for(
         principal.username,
         principal.source,
@@ -109,58 +110,51 @@ def audit(
         outcome=outcome,
         detail=detail,
     )
-    if session is not None:
-        append_event(session, record)
-        return
-    writer = ctx.extras.get(AUDIT_KEY)
-    if not isinstance(writer, GroupAudit):
-        writer = ctx.extras.setdefault(AUDIT_KEY, GroupAudit(ctx.store))
-    writer.write(record)
+    write(ctx.store, record, session=session)
 
 
-class GroupAudit:
-    """Writes audit events from many request threads with one commit per group.
+class WorklistParams(BaseModel):
+    """The query parameters of ``GET /api/worklist`` (validated in one go)."""
 
-    :meth:`write` returns once the event is committed (it is never lost), but the events
-    that arrive while a commit is under way are committed together by the next one, so
-    that 50 clients reading the worklist cost a few disk flushes, not 50.
-    """
+    status: Literal["unread", "claimed", "reported", "all"] = "unread"
+    modality: str | None = Field(None, max_length=16)
+    q: str | None = Field(None, max_length=128)
+    min_score: float | None = None
+    sort: Literal["priority", "waiting", "date"] = "priority"
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._wake = threading.Condition()
-        self._pending: list[tuple[AuditRecord, Future[None]]] = []
-        self._thread: threading.Thread | None = None
+    @classmethod
+    def parse(cls, given: Mapping[str, str]) -> Self:
+        """The parameters of a request (the last of a repeated one), or a 422 as FastAPI's.
 
-    def write(self, record: AuditRecord) -> None:
-        """Commit ``record`` (with whatever else is waiting)."""
-        done: Future[None] = Future()
-        with self._wake:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="vesalius-audit", daemon=True
-                )
-                self._thread.start()
-            self._pending.append((record, done))
-            self._wake.notify()
-        done.result()
+        One model validation instead of one per parameter: the list is the busiest route.
+        """
+        try:
+            return cls.model_validate(dict(given))
+        except ValidationError as err:
+            errors = err.errors(include_url=False)
+            raise RequestValidationError(
+                [{**e, "loc": ("query", *e["loc"])} for e in errors]
+            ) from None
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._pending:
-                    self._wake.wait()
-                batch, self._pending = self._pending, []
-            try:
-                with self._store.session() as session:
-                    for record, _ in batch:
-                        append_event(session, record)
-            except Exception as err:
-                for _, done in batch:
-                    done.set_exception(err)
-            else:
-                for _, done in batch:
-                    done.set_result(None)
+    @classmethod
+    def openapi(cls) -> list[dict[str, Any]]:
+        """The parameters as the OpenAPI schema describes them."""
+        fields = cls.model_json_schema()["properties"].items()
+        return [{"name": k, "in": "query", "required": False, "schema": v} for k, v in fields]
+
+    def query(self) -> WorklistQuery:
+        """The worklist query these parameters ask for (empty texts mean no filter)."""
+        return WorklistQuery(
+            self.status,
+            self.modality or None,
+            self.q or None,
+            self.min_score,
+            self.sort,
+            self.limit,
+            self.offset,
+        )
 
 
 _STATUS = {NotFoundError: 404, ForbiddenError: 403, ConflictError: 409}
@@ -206,47 +200,77 @@ def write_audited(
     return result
 
 
-class PageCache:
-    """Worklist pages, computed once for all the clients asking within ``ttl_s``.
+@dataclass(frozen=True)
+class _Page:
+    version: int
+    made_at: float
+    body: bytes
+    shown: int
 
-    Many open worklists ask for the same page; each answer is kept for at most ``ttl_s``
-    seconds and only while no event was published (a claim, a release, a report signed,
-    a study analysed: every change of the worklist announces itself on the event hub), so
-    a page is never staler than that. Each request is still audited.
+
+class PageCache:
+    """Worklist pages as JSON bytes, computed once for all the clients asking.
+
+    A kept page is served while no event was published since it was computed (a claim,
+    a release, a report signed, a study analysed: every change of the worklist announces
+    itself on the event hub, whose last event number is the worklist's version) and for
+    at most ``ttl_s`` seconds (waiting times and ranks move with the clock). When only its
+    time is up, the first request to notice recomputes it and the others meanwhile get the
+    kept page (at most that computation late); after a change, every request waits for
+    the new page. Each request is still audited.
     """
 
     def __init__(self, ctx: AppContext, *, ttl_s: float = 1.0, size: int = 256) -> None:
         self._ctx, self._ttl_s, self._size = ctx, ttl_s, size
-        self._lock, self._computing = threading.Lock(), threading.Lock()
-        self._pages: dict[WorklistQuery, tuple[int, float, bytes, int]] = {}
+        self._lock = threading.Lock()
+        self._pages: dict[WorklistQuery, _Page] = {}
+        self._refreshing: set[WorklistQuery] = set()
+        self._computing: dict[WorklistQuery, threading.Lock] = {}
+
+    def kept(self, query: WorklistQuery) -> tuple[bytes, int] | None:
+        """The kept page of ``query`` if it may be served now; ``None``: call :meth:`get`.
+
+        Never touches the index (cheap enough for the event loop).
+        """
+        version, now = event_hub(self._ctx).last_id, time.monotonic()
+        with self._lock:
+            page = self._pages.get(query)
+            if page is None or page.version != version:
+                return None
+            if now - page.made_at < self._ttl_s or query in self._refreshing:
+                return page.body, page.shown
+            self._refreshing.add(query)  # this caller refreshes it (through get)
+            return None
 
     def get(self, query: WorklistQuery) -> tuple[bytes, int]:
         """The JSON body of the page ``query`` asks for, and how many studies it shows."""
-        kept = self._fresh(query)
-        if kept is not None:
-            return kept
-        with self._computing:  # one computes, the others asking meanwhile wait and share
-            kept = self._fresh(query)
-            if kept is not None:
-                return kept
-            version, now = event_hub(self._ctx).last_id, time.monotonic()
-            with self._ctx.store.read_session() as session:
-                page = list_worklist(session, query, now=utc_now())
-            items = [item.to_json() for item in page.items]
-            body = json.dumps({"total": page.total, "items": items}).encode()
-            with self._lock:
-                if len(self._pages) >= self._size:
-                    self._pages.clear()
-                self._pages[query] = (version, now, body, len(items))
-            return body, len(items)
-
-    def _fresh(self, query: WorklistQuery) -> tuple[bytes, int] | None:
-        version, now = event_hub(self._ctx).last_id, time.monotonic()
+        asked = time.monotonic()
         with self._lock:
-            kept = self._pages.get(query)
-        if kept is not None and kept[0] == version and now - kept[1] < self._ttl_s:
-            return kept[2], kept[3]
-        return None
+            computing = self._computing.setdefault(query, threading.Lock())
+        try:
+            with computing:  # one computes, the others asking meanwhile wait and share
+                version, now = event_hub(self._ctx).last_id, time.monotonic()
+                with self._lock:
+                    page = self._pages.get(query)
+                if (
+                    page is not None
+                    and page.version == version
+                    and (page.made_at >= asked or now - page.made_at < self._ttl_s)
+                ):
+                    return page.body, page.shown  # current, or computed while this one waited
+                with self._ctx.store.read_session() as session:
+                    listed = list_worklist(session, query, now=utc_now())
+                items = [item.to_json() for item in listed.items]
+                body = json.dumps({"total": listed.total, "items": items}).encode()
+                with self._lock:
+                    if len(self._pages) >= self._size:
+                        self._pages.clear()
+                        self._computing = {query: computing}
+                    self._pages[query] = _Page(version, now, body, len(items))
+                return body, len(items)
+        finally:
+            with self._lock:
+                self._refreshing.discard(query)
 
 
 def _series(session: Session, study_uid: str) -> list[dict[str, Any]]:
@@ -310,28 +334,34 @@ def study_view(session: Session, study_uid: str) -> dict[str, Any]:
     return {"study": item.to_json(), "series": _series(session, study_uid), "findings": findings}
 
 
+def on_event_loop(dependency: Callable[..., Any]) -> Callable[..., Any]:
+    """The awaitable twin of an access check when it has one (``asynchronous``), else itself.
+
+    The gate's twin answers a remembered caller without a worker thread; a route that
+    does its own work on the event loop then never leaves it.
+    """
+    twin = getattr(dependency, "asynchronous", None)
+    return twin if callable(twin) else dependency
+
+
 def make_router(ctx: AppContext) -> APIRouter:
     """The worklist routes over ``ctx``."""
     router = APIRouter(tags=["worklist"])
     reader = Annotated[Principal, Depends(ctx.authorize(Permission.READ_STUDIES))]
     claimer = Annotated[Principal, Depends(ctx.authorize(Permission.CLAIM_STUDY))]
+    listing_reader = Annotated[
+        Principal, Depends(on_event_loop(ctx.authorize(Permission.READ_STUDIES)))
+    ]
     pages = PageCache(ctx)
 
-    @router.get("/api/worklist")
-    def worklist(
-        principal: reader,
-        status: Literal["unread", "claimed", "reported", "all"] = "unread",
-        modality: Annotated[str | None, Query(max_length=16)] = None,
-        q: Annotated[str | None, Query(max_length=128)] = None,
-        min_score: float | None = None,
-        sort: Literal["priority", "waiting", "date"] = "priority",
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> Response:
-        query = WorklistQuery(status, modality or None, q or None, min_score, sort, limit, offset)
-        body, shown = pages.get(query)
-        detail = f"status={status} sort={sort} offset={offset}: {shown} studies"
-        audit(ctx, principal, "read", "worklist", "", detail=detail)
+    @router.get("/api/worklist", openapi_extra={"parameters": WorklistParams.openapi()})
+    async def worklist(principal: listing_reader, request: Request) -> Response:
+        query = WorklistParams.parse(request.query_params).query()
+        found = pages.kept(query)
+        body, shown = found if found is not None else await run_in_threadpool(pages.get, query)
+        detail = f"status={query.status} sort={query.sort} offset={query.offset}: {shown} studies"
+        who, source = principal.username, principal.source
+        await write_async(ctx.store, record_for(who, source, "read", "worklist", "", detail=detail))
         return Response(body, media_type="application/json")
 
     @router.get("/api/studies/{study_uid}")

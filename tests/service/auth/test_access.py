@@ -194,7 +194,8 @@ def test_wrong_passwords_get_one_answer_are_audited_and_throttled(
     throttled = client.post("/api/login", json={"username": "test-viewer", "password": PASSWORD})
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) > 0
-    assert client.get("/api/worklist", auth=("test-viewer", PASSWORD)).status_code == 429
+    # HTTP Basic is throttled per address and account pair: the form's lock does not apply
+    assert client.get("/api/worklist", auth=("test-viewer", PASSWORD)).status_code == 200
     # another user is not locked out by someone guessing test-viewer's password
     assert (
         client.post("/api/login", json={"username": "test-admin", "password": PASSWORD}).status_code

@@ -1,20 +1,42 @@
-"""Login throttling: too many failed logins for one user, or from one address, wait.
+"""Login throttling: too many password attempts for one account, or from one address, wait.
 
-Failures are counted in a sliding window, separately per username and per client address;
-once either has :attr:`LoginThrottle.limit` failures in :attr:`LoginThrottle.window_s`
-seconds, further attempts are refused (HTTP 429) until the oldest failure leaves the
-window. A successful login clears the username's count. Unknown usernames are counted the
-same as known ones, so the answer never tells which accounts exist.
+Every password attempt is counted *before* the (slow) password check, in one step that
+also decides whether it may go ahead (:meth:`LoginThrottle.reserve`): N guesses sent in
+parallel count N, so no burst slips through while the first ones are still being verified.
+A successful attempt takes its own count back and clears the account's count; a failed one
+stays counted. Counts live in a sliding window of :attr:`LoginThrottle.window_s` seconds;
+once a key holds its limit, further attempts are refused (HTTP 429) until the oldest one
+leaves the window. Unknown usernames are counted the same as known ones, so the answer
+never tells which accounts exist.
+
+What is counted depends on how the password is sent:
+
+- the browser login form (``/api/login``) counts per account, from every address together
+  (:attr:`~LoginThrottle.limit`), and per address (:attr:`~LoginThrottle.address_limit`):
+  a person's account is protected against guessing from many addresses;
+- HTTP Basic (DICOMweb clients, often a PACS signed in as a service account) counts per
+  *address and account pair* and per address, never per account alone: a stranger
+  guessing at the PACS account's password from elsewhere is throttled without locking the
+  PACS out. Guessing from many addresses is bounded by each address's limit; API tokens
+  (``vesalius user token``) are the recommended credentials for services, as they cannot be
+  guessed and bad tokens count only against the sender's address.
 
 Examples
 --------
 >>> throttle = LoginThrottle(limit=2, window_s=60, clock=lambda: 0.0)
->>> throttle.wait_s("dr.grey", "10.0.0.7")
-0.0
->>> throttle.failed("dr.grey", "10.0.0.7"); throttle.failed("dr.grey", "10.0.0.8")
->>> throttle.wait_s("dr.grey", "10.0.0.9")
+>>> throttle.reserve("dr.grey", "10.0.0.7").wait_s, throttle.reserve("dr.grey", "10.0.0.8").wait_s
+(0.0, 0.0)
+>>> throttle.reserve("dr.grey", "10.0.0.9").wait_s
 60.0
->>> throttle.wait_s("dr.house", "10.0.0.9")
+>>> throttle.reserve("dr.house", "10.0.0.9").wait_s
+0.0
+>>> throttle.reserve("pacs", "10.0.0.66", account_wide=False).wait_s
+0.0
+>>> throttle.reserve("pacs", "10.0.0.66", account_wide=False).wait_s
+0.0
+>>> throttle.reserve("pacs", "10.0.0.66", account_wide=False).wait_s
+60.0
+>>> throttle.reserve("pacs", "10.0.0.5", account_wide=False).wait_s
 0.0
 """
 
@@ -24,10 +46,26 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+
+Key = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One password attempt as counted by :meth:`LoginThrottle.reserve`.
+
+    ``wait_s > 0``: refused, nothing was counted; retry after that many seconds.
+    """
+
+    wait_s: float
+    account_key: Key
+    address_key: Key
+    at: float
 
 
 class LoginThrottle:
-    """Per-username and per-address failed-login counters (in memory, thread-safe)."""
+    """Per-account and per-address password-attempt counters (in memory, thread-safe)."""
 
     def __init__(
         self,
@@ -41,10 +79,10 @@ class LoginThrottle:
         self.address_limit = address_limit if address_limit is not None else 4 * limit
         self.window_s = window_s
         self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._failures: dict[Key, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+    def _recent(self, key: Key, now: float) -> deque[float]:
         times = self._failures.get(key)
         if times is None:
             return deque()
@@ -54,27 +92,40 @@ class LoginThrottle:
             del self._failures[key]
         return times
 
-    def _wait(self, key: tuple[str, str], limit: int, now: float) -> float:
+    def _wait(self, key: Key, limit: int, now: float) -> float:
         times = self._recent(key, now)
         if len(times) < limit:
             return 0.0
         return max(0.0, times[-limit] + self.window_s - now)
 
-    def wait_s(self, username: str, address: str) -> float:
-        """Seconds to wait before trying again (0 when an attempt may go ahead)."""
-        with self._lock:
-            now = self._clock()
-            return max(
-                self._wait(("user", username), self.limit, now),
-                self._wait(("addr", address), self.address_limit, now),
-            )
+    def reserve(self, username: str, address: str, *, account_wide: bool = True) -> Attempt:
+        """Count one attempt of ``username`` from ``address`` unless either key is full.
 
-    def failed(self, username: str, address: str) -> None:
-        """Count one failed login of ``username`` from ``address``."""
+        ``account_wide=False`` (HTTP Basic) counts the account only together with the
+        address. Check and count happen under one lock, so parallel attempts count each.
+        """
+        account: Key = ("user", username) if account_wide else ("pair", address, username)
+        by_address: Key = ("addr", address)
         with self._lock:
             now = self._clock()
-            for key in (("user", username), ("addr", address)):
-                self._failures.setdefault(key, deque()).append(now)
+            wait = max(
+                self._wait(account, self.limit, now),
+                self._wait(by_address, self.address_limit, now),
+            )
+            if wait == 0.0:
+                for key in (account, by_address):
+                    self._failures.setdefault(key, deque()).append(now)
+            return Attempt(wait, account, by_address, now)
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """The attempt was right: take its count back and clear the account's count."""
+        with self._lock:
+            self._failures.pop(attempt.account_key, None)
+            times = self._failures.get(attempt.address_key)
+            if times is not None and attempt.at in times:
+                times.remove(attempt.at)
+                if not times:
+                    del self._failures[attempt.address_key]
 
     def address_failed(self, address: str) -> float:
         """Count one failure from ``address`` (a bad API token); seconds it must now wait.
@@ -88,8 +139,3 @@ class LoginThrottle:
             if wait == 0.0:
                 self._failures.setdefault(("addr", address), deque()).append(now)
             return wait
-
-    def succeeded(self, username: str) -> None:
-        """Forget the failures of ``username`` (the address keeps its count)."""
-        with self._lock:
-            self._failures.pop(("user", username), None)

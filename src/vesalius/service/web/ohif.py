@@ -6,7 +6,8 @@ The npm package ``@ohif/app`` ships a production build that expects to live at `
 reads ``window.PUBLIC_URL``. :func:`rewrite_public_path` moves all of that under a prefix as
 the files are served (the package on disk is left as npm installed it). ``app-config.js``
 is made here (:func:`app_config_js`): one DICOMweb data source on this origin's
-``/dicom-web``, so the browser needs no CORS.
+``/dicom-web``, so the browser needs no CORS, and no first-visit tour (the global
+customization ``ohif.tours`` is emptied): a radiologist opening a study sees the images.
 
 The service worker is not installed: it would cache studies past the end of a session.
 
@@ -88,7 +89,8 @@ def app_config(router_basename: str) -> dict[str, Any]:
         "routerBasename": router_basename,
         "extensions": [],
         "modes": [],
-        "customizationService": {},
+        # no first-visit tour popping up over the images (OHIF's Onboarding reads this list)
+        "customizationService": {"ohif.tours": {"$set": []}},
         "showStudyList": True,
         "maxNumberOfWebWorkers": 3,
         "showWarningMessageForCrossOrigin": False,
