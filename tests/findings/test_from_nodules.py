@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from vesalius.analyze.chest_ct import Nodule, NoduleResult, detect_nodules, segment_lungs
 from vesalius.analyze.chest_ct.lungrads import LungRadsNodule, lungrads_category
+from vesalius.analyze.chest_ct.nodule_measure import Axes
 from vesalius.core import SeriesRef, Volume
 from vesalius.findings import codes
 from vesalius.findings.from_nodules import TYPE_SYSTEM, lungrads_nodule, nodule_findings
@@ -125,3 +128,15 @@ def test_part_solid_nodule_gives_lung_rads_its_solid_part() -> None:
     assert graded.type == "part-solid"
     assert graded.solid_component_mm == 6.5
     assert lungrads_category([graded]).category == "4A"
+
+
+def test_axes_name_the_lungrads_plane_they_were_measured_on() -> None:
+    """A reader must see that a tall mass was measured on a coronal reformat, not axially."""
+    ends = ((-60.0, 10.0, -16.0), (-60.0, 10.0, 26.0))
+    across = ((-77.5, 10.0, 5.0), (-42.5, 10.0, 5.0))
+    mass = replace(_mass(), axes=Axes("coronal", 42.0, 35.0, ends, across))
+    labels = Volume.from_spacing(np.zeros((2, 4, 4), np.uint16))
+    _, finding = nodule_findings(NoduleResult((mass,), labels, 1, 0.0), source=SOURCE)
+    assert "(coronal)" in finding.description
+    assert finding.measurement(codes.LONG_AXIS).method.endswith("coronal plane")  # type: ignore[union-attr]
+    assert finding.measurement(codes.DIAMETER).value == 38.5  # type: ignore[union-attr]

@@ -4,7 +4,8 @@
 Lung-RADS category from :func:`~vesalius.analyze.chest_ct.lungrads.lungrads_category`
 computed on the detected nodules at baseline) followed by one finding per nodule or mass
 (long axis over 30 mm): a Nodule (SCT 27925004) or Mass (SCT 4147007) located in its lung,
-with its axial long and short axis, mean diameter (Lung-RADS rounding), volume, mean
+with its long and short axis on the Lung-RADS plane (axial, coronal or sagittal, named in
+the axes' method and the description), mean diameter (Lung-RADS rounding), volume, mean
 attenuation and, for solid and part-solid ones, the solid component; its type (solid,
 part-solid, ground-glass) is a category of the system ``"Nodule type"``; its confidence is
 the classifier's probability. Lung-RADS assumes a screening CT; masses are given to it as
@@ -22,6 +23,8 @@ Examples
 ('4A', True)
 >>> nodules[0].measurement(codes.LONG_AXIS).unit
 'mm'
+>>> nodules[0].measurement(codes.LONG_AXIS).method.endswith("axial plane")
+True
 """
 
 from __future__ import annotations
@@ -37,7 +40,15 @@ ALGORITHM = "vesalius.chest-ct.nodules"
 """Algorithm name of the nodule findings (the version is Vesalius's)."""
 TYPE_SYSTEM = "Nodule type"
 """Category system of a nodule's type."""
-MEAN_DIAMETER_METHOD = "mean of the axial long and short axis, rounded to 0.1 mm (Lung-RADS v2022)"
+MEAN_DIAMETER_METHOD = (
+    "mean of the long and short axis on the plane showing the largest dimension, "
+    "rounded to 0.1 mm (Lung-RADS v2022)"
+)
+
+
+def _plane(nodule: Nodule) -> str:
+    """The plane the axes were measured on (``"axial"`` when not recorded)."""
+    return "axial" if nodule.axes is None else nodule.axes.plane
 
 
 def lungrads_nodule(nodule: Nodule) -> LungRadsNodule:
@@ -54,9 +65,10 @@ def lungrads_nodule(nodule: Nodule) -> LungRadsNodule:
 
 
 def _measurements(nodule: Nodule) -> tuple[Measurement, ...]:
+    axes = f"{nodule.method}; {_plane(nodule)} plane"
     found = [
-        Measurement(codes.LONG_AXIS, nodule.long_axis_mm, "mm", method=nodule.method),
-        Measurement(codes.SHORT_AXIS, nodule.short_axis_mm, "mm", method=nodule.method),
+        Measurement(codes.LONG_AXIS, nodule.long_axis_mm, "mm", method=axes),
+        Measurement(codes.SHORT_AXIS, nodule.short_axis_mm, "mm", method=axes),
         Measurement(codes.DIAMETER, nodule.mean_diameter_mm, "mm", method=MEAN_DIAMETER_METHOD),
         Measurement(codes.VOLUME, nodule.volume_mm3, "mm3", method=nodule.method),
         Measurement(
@@ -86,6 +98,7 @@ def _describe(nodule: Nodule) -> str:
     return (
         f"{nodule.kind.capitalize()} {what} {nodule.id}, {nodule.side} lung, {nodule.zone} zone "
         f"(lobes not segmented): {nodule.long_axis_mm:.1f} x {nodule.short_axis_mm:.1f} mm "
+        f"({_plane(nodule)}) "
         f"(mean {nodule.mean_diameter_mm:.1f} mm){solid}, {nodule.volume_mm3:.0f} mm3, "
         f"{nodule.mean_hu:.0f} HU"
     )

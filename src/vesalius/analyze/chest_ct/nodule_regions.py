@@ -141,7 +141,7 @@ def measure_region(scene: Scene, value: int, box: Box) -> Region:
     kind = nodule_kind(size.mean_hu, bool(core.any()))
     solid: tuple[float, float] | None = None
     if kind == "solid":
-        solid = (size.long_axis_mm, size.short_axis_mm)
+        solid = (size.chosen.long_axis_mm, size.chosen.short_axis_mm)
     elif kind == "part-solid":
         level = ground_glass_level(hu, body, core)
         if size.method.startswith("ellipsoid"):
@@ -149,7 +149,8 @@ def measure_region(scene: Scene, value: int, box: Box) -> Region:
                 hu, body, others, background, grid.spacing, ceiling_hu=level, floor_hu=floor
             )
         long_axis, short_axis = core_axes(hu, body, core, level, grid.spacing)
-        solid = (min(long_axis, size.long_axis_mm), min(short_axis, size.short_axis_mm))
+        outer = size.chosen
+        solid = (min(long_axis, outer.long_axis_mm), min(short_axis, outer.short_axis_mm))
     return Region(
         value,
         box,

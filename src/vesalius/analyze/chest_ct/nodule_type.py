@@ -9,7 +9,8 @@ through which vessels stay visible, between about :data:`GROUND_GLASS_HU` (-750)
   :data:`SOLID_HU` (a solid core within ground glass);
 - **ground-glass**: neither.
 
-The solid component of a part-solid nodule is measured like a nodule, by the ellipsoid
+The solid component of a part-solid nodule is measured like a nodule (on its Lung-RADS
+plane), by the ellipsoid
 moments of the excess of its voxels over the ground-glass level (the median HU of the
 nodule outside the core); a solid nodule's solid component is the nodule itself.
 
@@ -60,11 +61,14 @@ def core_axes(
     level: float,
     spacing: Spacing,
 ) -> tuple[float, float]:
-    """Axial long and short axis (mm) of the solid ``core`` of ``body``, over ``level``.
+    """Long and short axis (mm) of the solid ``core`` of ``body``, over ``level``.
+
+    Measured on the Lung-RADS plane of the core, like the nodule
+    (:func:`~vesalius.analyze.chest_ct.nodule_measure.choose_plane`).
 
     Only the nodule's voxels count, each by its excess over ``level`` (never negative):
     around the core lies ground glass inside the nodule, and aerated lung outside it.
     """
     excess = np.where(body, np.maximum(np.asarray(hu, np.float64), level), level)
     size = measure_ellipsoid(excess, core, np.zeros_like(core), level, spacing)
-    return size.long_axis_mm, size.short_axis_mm
+    return size.chosen.long_axis_mm, size.chosen.short_axis_mm

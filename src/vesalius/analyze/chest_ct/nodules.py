@@ -9,7 +9,7 @@ of about 1.4 mm (:mod:`~vesalius.analyze.chest_ct.nodule_grid`):
    (:data:`MIN_VOLUME_MM3`) are dropped, the others are scored by a logistic regression
    trained on phantoms (:mod:`~vesalius.analyze.chest_ct.nodule_classifier`, model card
    there); lesions at least 20 mm thick are kept by rule;
-3. measurement: long and short axis (axial), mean diameter, volume, partial-volume
+3. measurement: long and short axis (Lung-RADS plane), mean diameter, volume, partial-volume
    corrected mean HU (:mod:`~vesalius.analyze.chest_ct.nodule_measure`);
 4. type and solid component (:mod:`~vesalius.analyze.chest_ct.nodule_type`);
 5. location: lung (the side of the lung label it lies in) and zone (upper, middle, lower
@@ -52,6 +52,7 @@ from vesalius.analyze.chest_ct.nodule_features import (
     size_features,
 )
 from vesalius.analyze.chest_ct.nodule_grid import working_grid
+from vesalius.analyze.chest_ct.nodule_measure import Axes, map_points
 from vesalius.analyze.chest_ct.nodule_regions import (
     Box,
     Region,
@@ -80,7 +81,8 @@ class Nodule:
     kind
         ``"solid"``, ``"part-solid"`` or ``"ground-glass"``.
     long_axis_mm, short_axis_mm
-        Axial long axis and the perpendicular short axis.
+        Long axis on the Lung-RADS plane (axial, coronal or sagittal) and the longest
+        diameter perpendicular to it on that plane.
     mean_diameter_mm
         ``(long + short) / 2`` rounded to one decimal (Lung-RADS v2022).
     solid_component_long_axis_mm, solid_component_mean_diameter_mm
@@ -98,6 +100,10 @@ class Nodule:
         The classifier's probability (1.0 for lesions kept by the thickness rule).
     method
         How it was measured.
+    axes, axes_axial
+        Lung-RADS plane measurement (``axes.plane``: axial, coronal or sagittal; long and
+        short axis as above) and the axial one, end points in LPS mm; the axial end points
+        lie on the acquired slice nearest the centre, for viewers that draw on source images.
     """
 
     id: int
@@ -116,6 +122,8 @@ class Nodule:
     is_mass: bool
     probability: float
     method: str
+    axes: Axes | None = None
+    axes_axial: Axes | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,8 +176,18 @@ def _mean(long_axis: float | None, short_axis: float | None) -> float | None:
     return round((long_axis + short_axis) / 2.0, 1)
 
 
+def _lps(axes: Axes, start: npt.NDArray[np.float64], scene: Scene, snap: bool) -> Axes:
+    def to_lps(kji: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        ct_kji = scene.grid.to_ct_index(kji + start)
+        ct_kji[:, 0] = np.round(ct_kji[:, 0]) if snap else ct_kji[:, 0]
+        return np.asarray(scene.grid.ct.index_to_lps(ct_kji), np.float64)
+
+    return map_points(axes, to_lps)
+
+
 def _nodule(region: Region, scene: Scene, probability: float) -> Nodule:
     size = region.size
+    start = np.asarray([float(b.start) for b in region.box])
     local = np.asarray(size.centroid) + [b.start for b in region.box]
     centre = scene.grid.to_ct_index(local[None, :])[0]
     lps = scene.grid.ct.index_to_lps(centre[None, :])[0]
@@ -177,9 +195,9 @@ def _nodule(region: Region, scene: Scene, probability: float) -> Nodule:
     return Nodule(
         id=0,
         kind=region.kind,
-        long_axis_mm=size.long_axis_mm,
-        short_axis_mm=size.short_axis_mm,
-        mean_diameter_mm=round((size.long_axis_mm + size.short_axis_mm) / 2.0, 1),
+        long_axis_mm=size.chosen.long_axis_mm,
+        short_axis_mm=size.chosen.short_axis_mm,
+        mean_diameter_mm=round((size.chosen.long_axis_mm + size.chosen.short_axis_mm) / 2.0, 1),
         solid_component_long_axis_mm=region.solid_component_mm,
         solid_component_mean_diameter_mm=_mean(
             region.solid_component_mm, region.solid_component_short_mm
@@ -190,9 +208,11 @@ def _nodule(region: Region, scene: Scene, probability: float) -> Nodule:
         centre_lps_mm=(float(lps[0]), float(lps[1]), float(lps[2])),
         side="left" if side == LEFT else "right",
         zone=_zone(float(local[0]), side, scene),
-        is_mass=size.long_axis_mm > MASS_MM,
+        is_mass=size.chosen.long_axis_mm > MASS_MM,
         probability=probability,
         method=size.method,
+        axes=_lps(size.chosen, start, scene, size.chosen.plane == "axial"),
+        axes_axial=_lps(size.axial, start, scene, True),
     )
 
 
