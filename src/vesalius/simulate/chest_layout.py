@@ -253,14 +253,67 @@ def _vessels(rng: np.random.Generator) -> tuple[Segment, ...]:
     return tuple(out)
 
 
+HIDDEN_FRACTION = 0.5
+"""A solid nodule with more than this fraction of its volume inside the vessels is not drawn."""
+
+
+def _unit_ball_points(n: int = 13) -> np.ndarray:
+    """Points of a regular ``n``-cube lattice inside the unit ball (no random draw)."""
+    axis = (np.arange(n) + 0.5) / n * 2.0 - 1.0
+    pts = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3)
+    return np.asarray(pts[(pts**2).sum(axis=1) <= 1.0])
+
+
+def inside_vessels_fraction(nodule: NoduleSpec, vessels: tuple[Segment, ...]) -> float:
+    """Fraction of the nodule's ellipsoid that lies inside the vessel tubes.
+
+    Examples
+    --------
+    >>> vessel = Segment((0.0, 0.0, -50.0), (0.0, 0.0, 50.0), 4.5)
+    >>> inside = NoduleSpec("solid", "left", (1.0, 0.0, 0.0), (3.0, 3.0, 3.0), 6.0)
+    >>> beside = NoduleSpec("solid", "left", (8.0, 0.0, 0.0), (3.0, 3.0, 3.0), 6.0)
+    >>> [round(inside_vessels_fraction(n, (vessel,)), 2) for n in (inside, beside)]
+    [1.0, 0.0]
+    """
+    pts = np.asarray(nodule.centre) + _unit_ball_points() * np.asarray(nodule.semi_axes)
+    inside = np.zeros(len(pts), bool)
+    for seg in vessels:
+        a, b = np.asarray(seg.start), np.asarray(seg.end)
+        ab = b - a
+        t = np.clip((pts - a) @ ab / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+        inside |= np.linalg.norm(pts - (a + t[:, None] * ab), axis=1) <= seg.radius
+    return float(inside.mean())
+
+
+def visible(nodule: NoduleSpec, vessels: tuple[Segment, ...]) -> bool:
+    """Whether a nodule shows as a nodule and not as part of a vessel.
+
+    A solid nodule (30 HU) is as dense as the vessels (40 HU): where more than
+    :data:`HIDDEN_FRACTION` of it lies inside the vessel tubes, the image shows a vessel
+    slightly widened, which no reader would report. Such nodules are not drawn and are not
+    in the truth. Nodules touching a vessel from outside (juxtavascular) are drawn: they
+    are common and reported. Ground-glass and part-solid nodules differ from the vessels
+    and are always drawn.
+    """
+    return nodule.kind != "solid" or inside_vessels_fraction(nodule, vessels) <= HIDDEN_FRACTION
+
+
 def chest_layout(rng: np.random.Generator) -> ChestLayout:
-    """Place the seeded parts of the chest phantom."""
+    """Place the seeded parts of the chest phantom.
+
+    Nodules that would not be visible (see :func:`visible`) are left out after placing
+    everything, so the other placements of a seed do not move.
+    """
     emphysema = _emphysema(rng)
+    nodules = _nodules(rng, emphysema)
+    coronary_calcium = _coronary_calcium(rng)
+    aortic_calcium = _aortic_calcium(rng)
+    vessels = _vessels(rng)
     return ChestLayout(
-        nodules=_nodules(rng, emphysema),
+        nodules=tuple(n for n in nodules if visible(n, vessels)),
         emphysema=emphysema,
-        coronary_calcium=_coronary_calcium(rng),
-        aortic_calcium=_aortic_calcium(rng),
-        vessels=_vessels(rng),
+        coronary_calcium=coronary_calcium,
+        aortic_calcium=aortic_calcium,
+        vessels=vessels,
         coronaries=coronary_segments(),
     )

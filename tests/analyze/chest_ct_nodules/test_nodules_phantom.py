@@ -2,10 +2,10 @@
 
 Slice thickness 3, 5 and 6.25 mm and noise 0, 12 and 25 HU vary with the seed (seeds 0
 to 19; the classifier was trained on seeds 1000 and up). Every phantom nodule is 6 mm or
-larger. Over all cases: sensitivity at least 95 % for the visible nodules (a nodule drawn
-against a vessel thicker than itself is hidden, see ``matching.py``, and at most 10 % may
-be), at most 1 false positive per scan, median long axis, short axis and mean diameter
-errors at most 1 mm, and the type right for at least 90 % of the found nodules.
+larger. Over all cases: sensitivity at least 95 % over all the nodules of the truth (those
+touching a vessel included, see ``matching.py``), at most 1 false positive per scan,
+median long axis, short axis and mean diameter errors at most 1 mm, and the type right for
+at least 90 % of the found nodules.
 """
 
 from __future__ import annotations
@@ -36,20 +36,41 @@ def runs() -> list[tuple[ChestCT, NoduleResult, Match]]:
     return out
 
 
+def _breakdown(runs: list[tuple[ChestCT, NoduleResult, Match]]) -> str:
+    """Found/total nodules and false positives per slice thickness and noise level."""
+    groups: dict[str, list[int]] = {}
+    for ct, _, m in runs:
+        for key in (f"{ct.truth.spacing_zyx_mm[0]:g} mm", f"{ct.truth.noise_hu:g} HU"):
+            found, total, fps = groups.setdefault(key, [0, 0, 0])
+            groups[key] = [found + len(m.pairs), total + len(ct.truth.nodules), fps]
+            groups[key][2] += len(m.false_positives)
+    return "; ".join(f"{k}: {f}/{t} found, {p} FP" for k, (f, t, p) in sorted(groups.items()))
+
+
 @pytest.mark.slow
-def test_sensitivity_and_false_positives_over_20_phantoms(
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 4 open: 73 of 79 nodules found (92 %); missed: three nodules against a "
+    "vessel of their own calibre or a bifurcation, a ground-glass nodule beside a vessel, "
+    "a 6 mm nodule between 6.25 mm slices, a 6 mm nodule in 25 HU noise",
+)
+def test_sensitivity_over_all_nodules_of_20_phantoms(
     runs: list[tuple[ChestCT, NoduleResult, Match]],
 ) -> None:
-    """A user would see nodules of 6 mm and more missed, or vessels reported as nodules."""
+    """A user would see nodules of 6 mm and more missed, those touching a vessel included."""
     found = sum(len(m.pairs) for _, _, m in runs)
-    missed = sum(len(m.missed) for _, _, m in runs)
-    hidden = sum(len(m.hidden) for _, _, m in runs)
     total = sum(len(ct.truth.nodules) for ct, _, _ in runs)
     assert all(t.long_axis_mm >= 6.0 for ct, _, _ in runs for t in ct.truth.nodules)
-    assert hidden <= 0.10 * total
-    assert found / (found + missed) >= 0.95, f"{found} found, {missed} missed"
+    assert found / total >= 0.95, f"{found} of {total} found ({_breakdown(runs)})"
+
+
+@pytest.mark.slow
+def test_false_positives_over_20_phantoms(
+    runs: list[tuple[ChestCT, NoduleResult, Match]],
+) -> None:
+    """A user would see vessels reported as nodules."""
     false_positives = sum(len(m.false_positives) for _, _, m in runs)
-    assert false_positives / len(runs) <= 1.0, f"{false_positives} false positives"
+    assert false_positives / len(runs) <= 1.0, f"{false_positives} FP ({_breakdown(runs)})"
 
 
 @pytest.mark.slow
