@@ -222,10 +222,10 @@ class GroupCommitter:
         ``header`` is :func:`~vesalius.ingest.durable.read_header` of ``data``. Raises what
         indexing raised for this instance (:class:`~vesalius.errors.StoreError`...).
         """
+        digest = hashlib.sha256(data).hexdigest()  # outside the lock: receivers hash at once
         with self._lock:
             journal = self._journal if self._thread is not None else None
             if journal is not None:  # journal first: it flushes while the blob is written
-                digest = hashlib.sha256(data).hexdigest()
                 ticket = journal.append(data, sha256=digest, suffix=BLOB_SUFFIX)
                 with self._turn:
                     self._inflight += 1
@@ -236,7 +236,7 @@ class GroupCommitter:
                 with self._turn:
                     self._inflight -= 1
                     self._turn.notify_all()
-        written = self._blobs.write(data, suffix=BLOB_SUFFIX)
+        written = self._blobs.write(data, suffix=BLOB_SUFFIX, sha256=digest)
         pending = _Pending(header, written.ref)
         queued = self._enqueue(pending)  # indexed while the blob is synced below
         try:
