@@ -2,16 +2,19 @@
 
 What a user would see go wrong: a report a validating PACS rejects, a measurement read back
 as another value or unit, a category (CAC-DRS, Lung-RADS) lost, a finding not tied to its
-SEG segment or drawn on the wrong image, or AI output presented as a person's.
+SEG segment or drawn on the wrong image, a measurement group a viewer cannot place on an
+image (OHIF fails to load the whole SR), or AI output presented as a person's.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import highdicom as hd
 import numpy as np
+import pydicom
 import pytest
 
 from tests.export.conftest import AnalysedChest, WrittenCT, dciodvfy_errors, needs_dciodvfy
@@ -23,14 +26,24 @@ from vesalius.export.sr import (
     StoredFinding,
     build_sr,
     export_sr,
+    read_derived_measurements,
+    read_qualitative_evaluations,
     read_report,
     sr_bytes,
     stored_findings,
 )
 from vesalius.export.sr_content import LOCAL_SCHEME
 from vesalius.findings import codes
-from vesalius.findings.model import Category, CodedConcept, Finding, Location, Measurement
+from vesalius.findings.model import (
+    AxisEnds,
+    Category,
+    CodedConcept,
+    Finding,
+    Location,
+    Measurement,
+)
 from vesalius.store.findings import Algorithm, Code
+from vesalius.store.index import list_instances
 from vesalius.store.segmentations import SegmentInfo
 
 LEFT = Code("SCT", "7771000", "Left")
@@ -92,8 +105,9 @@ def _seg(ct: WrittenCT) -> SegExport:
     return SegExport(data, identity.sop_instance_uid, identity.series_uid, source, 1, (lung,))
 
 
-def _report_bytes(ct: WrittenCT) -> bytes:
-    sr = build_sr(_findings(ct), ct.headers, segs=[_seg(ct)], identity=SrIdentity.derived("t"))
+def _report_bytes(ct: WrittenCT, findings: list[StoredFinding] | None = None) -> bytes:
+    findings = _findings(ct) if findings is None else findings
+    sr = build_sr(findings, ct.headers, segs=[_seg(ct)], identity=SrIdentity.derived("t"))
     return sr_bytes(sr)
 
 
@@ -109,35 +123,92 @@ def _identifier(group: object) -> str:
     return str(group.tracking_identifier)  # type: ignore[attr-defined]
 
 
+def _values(measurements: list[hd.sr.Measurement]) -> list[tuple[str, float, str]]:
+    return [(m.name.meaning, m.value, m.unit.value) for m in measurements]
+
+
+def _wrote(finding: Finding) -> list[tuple[str, float, str]]:
+    return [(m.concept.meaning, m.value, m.unit) for m in finding.measurements]
+
+
+def _cited_segments(measurement: hd.sr.Measurement) -> list[tuple[str, int]]:
+    """The SEG segments a derived measurement names as its "Source of Measurement"."""
+    return [
+        (str(ref.ReferencedSOPInstanceUID), int(ref.ReferencedSegmentNumber))
+        for item in measurement[0].ContentSequence
+        if item.ValueType == "IMAGE"
+        for ref in item.ReferencedSOPSequence
+    ]
+
+
+def _unplaceable_groups(data: bytes) -> list[str]:
+    """Measurement groups of "Imaging Measurements" with no SCOORD or SCOORD3D of their own or
+    of a group with the same Tracking UID: the groups OHIF fails on (it reads their
+    coordinates unchecked and gives up loading the SR)."""
+    root = hd.sr.srread(io.BytesIO(data)).ContentSequence
+    [imaging] = [i for i in root if i.ConceptNameCodeSequence[0].CodeValue == "126010"]
+    placed: dict[str, bool] = {}
+    for group in imaging.ContentSequence:
+        items = group.ContentSequence
+        [uid] = [i.UID for i in items if i.ValueType == "UIDREF" and
+                 i.ConceptNameCodeSequence[0].CodeValue == "112040"]  # fmt: skip
+        has_coordinates = any(i.ValueType in ("SCOORD", "SCOORD3D") for i in items)
+        placed[uid] = placed.get(uid, False) or has_coordinates
+    return [uid for uid, ok in placed.items() if not ok]
+
+
 def test_measurements_and_categories_read_back_equal(written_ct: WrittenCT) -> None:
     """A value, unit or category that reads back differently from what the analysis found."""
+    findings = {s.finding.finding_type.meaning: s.finding for s in _findings(written_ct)}
     report = read_report(_report_bytes(written_ct))
-    groups = _groups(report)
-    assert len(groups) == 4
-    by_type = {g.finding_type.meaning: g for g in groups}  # type: ignore[attr-defined]
-    for stored in _findings(written_ct):
-        group = by_type[stored.finding.finding_type.meaning]
-        read = [(m.name.meaning, m.value, m.unit.value) for m in group.get_measurements()]
-        wrote = [(m.concept.meaning, m.value, m.unit) for m in stored.finding.measurements]
-        assert read == wrote
+    planar = {g.finding_type.meaning: g for g in report.get_planar_roi_measurement_groups()}
+    assert sorted(planar) == ["Calcified atheromatous plaque", "Nodule"]
+    for name, group in planar.items():
+        assert _values(group.get_measurements()) == _wrote(findings[name])
         evaluations = [e.value.meaning for e in group.get_qualitative_evaluations()]
-        assert evaluations == [f"{c.system} {c.value}" for c in stored.finding.categories]
-    laa = by_type["Lung"].get_measurements()[1].name
-    assert laa.scheme_designator == LOCAL_SCHEME
+        assert evaluations == [f"{c.system} {c.value}" for c in findings[name].categories]
+    # Study-level values (no place on the images): derived measurements, evaluations.
+    derived = read_derived_measurements(report)
+    assert _values(derived) == _wrote(findings["Lung"]) + _wrote(
+        findings["Coronary artery calcification"]
+    )
+    assert derived[1].name.scheme_designator == LOCAL_SCHEME
+    evaluations = read_qualitative_evaluations(report)
+    assert [(e.name.value, e.value.meaning) for e in evaluations] == [("111005", "CAC-DRS A3/N3")]
 
 
-def test_lung_group_references_its_seg_segment(written_ct: WrittenCT) -> None:
+def test_every_group_of_imaging_measurements_has_coordinates(written_ct: WrittenCT) -> None:
+    """A group without coordinates: OHIF fails to load the SR, no measurement is shown."""
+    assert _unplaceable_groups(_report_bytes(written_ct)) == []
+
+
+def test_lung_volume_cites_its_seg_segment(written_ct: WrittenCT) -> None:
     """A finding not linked to its segment: the viewer cannot show what was measured."""
     seg = _seg(written_ct)
     report = read_report(_report_bytes(written_ct))
-    (volumetric,) = report.get_volumetric_roi_measurement_groups()
-    segment = volumetric.roi if hasattr(volumetric, "roi") else None
-    reference = volumetric.referenced_segment
-    assert segment is None or segment is not None
-    assert reference.referenced_sop_instance_uid == seg.sop_instance_uid
-    assert reference.referenced_segment_numbers == [1]
-    (site,) = volumetric.finding_sites
+    assert report.get_volumetric_roi_measurement_groups() == []
+    lung = [m for m in read_derived_measurements(report) if m.name.meaning == "Volume"]
+    assert [_cited_segments(m) for m in lung] == [[(seg.sop_instance_uid, 1)]]
+    (site,) = lung[0].finding_sites
     assert site.laterality.meaning == "Left"
+
+
+def test_a_segmented_finding_with_a_place_has_both_groups_one_tracking_uid(
+    written_ct: WrittenCT,
+) -> None:
+    """A nodule shown twice in a viewer, or its values written twice, or not tied to its SEG."""
+    seg = _seg(written_ct)
+    findings = _findings(written_ct)
+    findings[0] = StoredFinding(11, replace(findings[3].finding))  # the nodule, segment 1
+    report = read_report(_report_bytes(written_ct, findings[:1]))
+    [planar] = report.get_planar_roi_measurement_groups()
+    [volumetric] = report.get_volumetric_roi_measurement_groups()
+    assert planar.tracking_uid == volumetric.tracking_uid
+    assert _identifier(planar) == _identifier(volumetric)
+    assert volumetric.referenced_segment.referenced_sop_instance_uid == seg.sop_instance_uid
+    assert volumetric.get_measurements() == []
+    assert _values(planar.get_measurements()) == _wrote(findings[0].finding)
+    assert read_derived_measurements(report) == []
 
 
 def test_points_are_drawn_on_the_right_image_or_in_3d(written_ct: WrittenCT) -> None:
@@ -155,6 +226,37 @@ def test_points_are_drawn_on_the_right_image_or_in_3d(written_ct: WrittenCT) -> 
     assert nodule.frame_of_reference_uid == written_ct.volume.frame_of_reference_uid
 
 
+def _with_axes(ct: WrittenCT, k: float) -> list[StoredFinding]:
+    """The test nodule with axial axes on (fractional) slice ``k`` of ``ct``."""
+    lps = ct.volume.index_to_lps(np.array([[k, 10, 8], [k, 12, 20], [k, 8, 14], [k, 14, 14]]))
+    ends = [tuple(float(v) for v in p) for p in lps]
+    axes = AxisEnds((ends[0], ends[1]), (ends[2], ends[3]))  # type: ignore[arg-type]
+    nodule = _findings(ct)[3]
+    assert nodule.finding.location is not None
+    location = replace(nodule.finding.location, axial_axes=axes)
+    return [StoredFinding(14, replace(nodule.finding, location=location))]
+
+
+def test_a_nodule_s_long_axis_is_drawn_on_the_axial_slice_through_it(
+    written_ct: WrittenCT,
+) -> None:
+    """The long axis drawn on another slice or at other pixels than the analysis measured."""
+    report = read_report(_report_bytes(written_ct, _with_axes(written_ct, 4.0)))
+    [group] = report.get_planar_roi_measurement_groups()
+    line = group.roi
+    assert line.graphic_type == hd.sr.GraphicTypeValues.POLYLINE
+    assert np.allclose(line.value, [[8.5, 10.5], [20.5, 12.5]], atol=1e-3)  # (column, row)
+    source_uid = line.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID
+    assert source_uid == written_ct.headers[4].SOPInstanceUID
+
+
+def test_axes_between_slices_fall_back_to_a_point(written_ct: WrittenCT) -> None:
+    """A line drawn on a slice it is not on (axes of a reformat, or a stale geometry)."""
+    report = read_report(_report_bytes(written_ct, _with_axes(written_ct, 4.5)))
+    [group] = report.get_planar_roi_measurement_groups()
+    assert group.roi.graphic_type == hd.sr.GraphicTypeValues3D.POINT
+
+
 def test_report_is_marked_as_device_output_not_verified(written_ct: WrittenCT) -> None:
     """AI output presented as a person's verified report."""
     data = _report_bytes(written_ct)
@@ -162,10 +264,13 @@ def test_report_is_marked_as_device_output_not_verified(written_ct: WrittenCT) -
     assert (sr.CompletionFlag, sr.VerificationFlag) == ("PARTIAL", "UNVERIFIED")
     report = read_report(data)
     assert report.get_observer_contexts(observer_type=hd.sr.CodedConcept("121007", "DCM", "Device"))
+    items = [
+        *(item for group in _groups(report) for item in group[0].ContentSequence),  # type: ignore[index]
+        *(item for m in read_derived_measurements(report) for item in m[0].ContentSequence),
+    ]
     names = {
         item.TextValue
-        for group in _groups(report)
-        for item in group[0].ContentSequence  # type: ignore[index]
+        for item in items
         if item.ConceptNameCodeSequence[0].CodeValue == "111001"  # Algorithm Name
     }
     assert names == {
@@ -198,24 +303,74 @@ def test_study_sr_reports_every_stored_finding_and_its_segments(
     exported = export_sr(chest.store, chest.blobs, chest.study_uid, segs=segs)
     report = read_report(exported.data)
     stored = stored_findings(chest.store, chest.study_uid)
-    groups = _groups(report)
-    assert len(groups) == len(stored)
-    read = sorted(
-        (m.name.meaning, m.value, m.unit.value) for g in groups for m in g.get_measurements()
-    )
-    wrote = sorted(
-        (m.concept.meaning, m.value, m.unit) for s in stored for m in s.finding.measurements
-    )
-    assert read == wrote
+    planar = report.get_planar_roi_measurement_groups()
+    derived = read_derived_measurements(report)
+    read = sorted([*(v for g in planar for v in _values(g.get_measurements())), *_values(derived)])
+    assert read == sorted(v for s in stored for v in _wrote(s.finding))
+    assert _unplaceable_groups(exported.data) == []
     volumetric = report.get_volumetric_roi_measurement_groups()
+    assert all(g.get_measurements() == [] for g in volumetric)  # values once, in the planar
     cited = [
-        (g.referenced_segment.referenced_sop_instance_uid, number)
-        for g in volumetric
-        for number in g.referenced_segment.referenced_segment_numbers
+        *(
+            (g.referenced_segment.referenced_sop_instance_uid, number)
+            for g in volumetric
+            for number in g.referenced_segment.referenced_segment_numbers
+        ),
+        *(ref for m in derived for ref in _cited_segments(m)),
     ]
     assert {uid for uid, _ in cited} <= {seg.sop_instance_uid for seg in segs}
     (lungs,) = [seg for seg in segs if any("lung" in i.label.lower() for i in seg.segments)]
-    assert sorted(n for uid, n in cited if uid == lungs.sop_instance_uid) == [1, 2]
+    # each lung's volume and %LAA cite its segment
+    assert sorted({n for uid, n in cited if uid == lungs.sop_instance_uid}) == [1, 2]
+
+
+def test_study_sr_draws_each_nodule_s_long_axis_on_its_axial_slice(
+    analysed_chest: AnalysedChest,
+) -> None:
+    """A nodule's long axis drawn on another slice than the one through it, or elsewhere on
+    the slice than where the analysis measured it."""
+    chest = analysed_chest
+    exported = export_sr(chest.store, chest.blobs, chest.study_uid)
+    report = read_report(exported.data)
+    nodules = [
+        s.finding
+        for s in stored_findings(chest.store, chest.study_uid)
+        if s.finding.location is not None and s.finding.location.axial_axes is not None
+    ]
+    assert nodules, "the phantom's nodules should be found and carry their axes"
+    lines = {
+        g.tracking_identifier: g.roi
+        for g in report.get_planar_roi_measurement_groups()
+        if g.roi.graphic_type == hd.sr.GraphicTypeValues.POLYLINE
+    }
+    assert len(lines) == len(nodules)
+    headers = {
+        str(ds.SOPInstanceUID): ds
+        for ds in (pydicom.dcmread(f, stop_before_pixels=True) for f in _ct_files(chest))
+    }
+    for finding in nodules:
+        assert finding.location is not None
+        assert finding.location.axial_axes is not None
+        assert finding.location.voxel_kji is not None
+        line = lines[finding.description[:64].rstrip()]
+        uid = str(line.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
+        k = finding.source.sop_instance_uids.index(uid)
+        assert abs(k - finding.location.voxel_kji[0]) <= 1  # the slice through the nodule
+        ds = headers[uid]
+        to_lps = hd.spatial.ImageToReferenceTransformer(
+            image_position=ds.ImagePositionPatient,
+            image_orientation=ds.ImageOrientationPatient,
+            pixel_spacing=ds.PixelSpacing,
+        )
+        drawn = to_lps(np.asarray(line.value))
+        assert drawn == pytest.approx(np.asarray(finding.location.axial_axes.long_axis), abs=0.01)
+
+
+def _ct_files(chest: AnalysedChest) -> list[Path]:
+    """The stored files of the study's CT series."""
+    with chest.store.read_session() as session:
+        instances = list_instances(session, chest.study_uid, series_uid=chest.series_uid)
+        return [chest.blobs.locate(i.blob_path) for i in instances]
 
 
 @needs_dciodvfy

@@ -13,9 +13,11 @@ Public API (used by the other exports and the CLI):
 
 The observer is a device (Vesalius; each group names its algorithm and version): the report
 says the findings are AI-generated and unverified (Completion Flag PARTIAL, Verification
-Flag UNVERIFIED). How each finding becomes a group is described in
+Flag UNVERIFIED). How each finding becomes a group, or derived measurements and qualitative
+evaluations when it has no place on the images, is described in
 :mod:`vesalius.export.sr_content`; IHE AI Results: the SR references the SEG and the source
-images, and both are listed as evidence.
+images, and both are listed as evidence. :func:`read_derived_measurements` and
+:func:`read_qualitative_evaluations` read back what highdicom has no reader for.
 
 Examples
 --------
@@ -29,9 +31,10 @@ Examples
 ...                measurements=(Measurement(codes.VOLUME, 2400.0, "mL"),))
 >>> sr = build_sr([StoredFinding(1, lung)], sources, identity=SrIdentity.derived("doc"))
 >>> report = read_report(sr_bytes(sr))
->>> group = report.get_image_measurement_groups()[0]
->>> group.get_measurements()[0].value
-2400.0
+>>> report.get_planar_roi_measurement_groups()  # the lung has no place on the images
+[]
+>>> [m.value for m in read_derived_measurements(report)]
+[2400.0]
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import highdicom as hd
+from highdicom.sr.templates import DEFAULT_LANGUAGE
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes as dicom_codes
@@ -49,7 +53,14 @@ from pydicom.sr.codedict import codes as dicom_codes
 import vesalius
 from vesalius.errors import InputError, StoreError
 from vesalius.export.seg_study import SegExport, export_segs
-from vesalius.export.sr_content import SegmentRef, StoredFinding, measurement_groups
+from vesalius.export.sr_content import (
+    DERIVED_IMAGING_MEASUREMENTS,
+    QUALITATIVE_EVALUATIONS,
+    ReportContent,
+    SegmentRef,
+    StoredFinding,
+    report_content,
+)
 from vesalius.findings.model import Finding
 from vesalius.findings.persist import PAYLOAD_KEY
 from vesalius.io.dicom_write import derive_uid
@@ -63,6 +74,8 @@ __all__ = [
     "StoredFinding",
     "build_sr",
     "export_sr",
+    "read_derived_measurements",
+    "read_qualitative_evaluations",
     "read_report",
     "sr_bytes",
     "stored_findings",
@@ -118,6 +131,31 @@ def read_report(data: bytes) -> hd.sr.MeasurementReport:
     return content
 
 
+def _items_of(report: hd.sr.MeasurementReport, container: hd.sr.CodedConcept) -> list[Dataset]:
+    found = hd.sr.utils.find_content_items(
+        report[0], name=container, value_type=hd.sr.ValueTypeValues.CONTAINER
+    )
+    return [item for c in found for item in getattr(c, "ContentSequence", [])]
+
+
+def read_derived_measurements(report: hd.sr.MeasurementReport) -> list[hd.sr.Measurement]:
+    """The report's "Derived Imaging Measurements" (study-level values), in order."""
+    return [
+        hd.sr.Measurement.from_sequence([item])
+        for item in _items_of(report, DERIVED_IMAGING_MEASUREMENTS)
+        if item.ValueType == "NUM"
+    ]
+
+
+def read_qualitative_evaluations(report: hd.sr.MeasurementReport) -> list[hd.sr.CodeContentItem]:
+    """The report's document-level "Qualitative Evaluations" (study-level categories)."""
+    return [
+        hd.sr.CodeContentItem.from_dataset(item)
+        for item in _items_of(report, QUALITATIVE_EVALUATIONS)
+        if item.ValueType == "CODE"
+    ]
+
+
 def _segment_refs(segs: Sequence[SegExport]) -> dict[int, SegmentRef]:
     refs: dict[int, SegmentRef] = {}
     for seg in segs:
@@ -136,6 +174,35 @@ def _observer() -> hd.sr.ObservationContext:
     )
     context = hd.sr.ObserverContext(dicom_codes.DCM.Device, device)
     return hd.sr.ObservationContext(observer_device_context=context)
+
+
+def _report(content: ReportContent, procedure: hd.sr.CodedConcept) -> hd.sr.MeasurementReport:
+    """The TID 1500 root: Imaging Measurements when there are groups, then the containers.
+
+    highdicom requires Imaging Measurements; TID 1500 does not when derived measurements or
+    qualitative evaluations are present, so without groups the root is built here the way
+    highdicom builds it (language, observation context, procedure reported).
+    """
+    if content.groups:
+        report = hd.sr.MeasurementReport(_observer(), procedure, content.groups)
+    else:
+        root = hd.sr.ContainerContentItem(
+            name=dicom_codes.DCM.ImagingMeasurementReport, template_id="1500"
+        )
+        root.ContentSequence = hd.sr.ContentSequence(
+            [
+                *hd.sr.LanguageOfContentItemAndDescendants(DEFAULT_LANGUAGE),
+                *_observer(),
+                hd.sr.CodeContentItem(
+                    dicom_codes.DCM.ProcedureReported,
+                    procedure,
+                    relationship_type=hd.sr.RelationshipTypeValues.HAS_CONCEPT_MOD,
+                ),
+            ]
+        )
+        report = hd.sr.MeasurementReport.from_sequence([root], copy=False)
+    report[0].ContentSequence.extend(content.containers())
+    return report
 
 
 def build_sr(
@@ -157,12 +224,10 @@ def build_sr(
         raise InputError(None, "no finding to report: there is no SR to write")
     if not evidence:
         raise InputError(None, "an SR needs the headers of the images its findings cite")
-    frames = {str(ds.SeriesInstanceUID): str(ds.FrameOfReferenceUID) for ds in evidence}
-    groups = measurement_groups(findings, _segment_refs(segs), frames)
-    report = hd.sr.MeasurementReport(_observer(), procedure, groups)
+    content = report_content(findings, _segment_refs(segs), evidence)
     return hd.sr.Comprehensive3DSR(
         evidence=[*evidence, *(seg.dataset() for seg in segs)],
-        content=report,
+        content=_report(content, procedure),
         series_instance_uid=identity.series_uid,
         series_number=identity.series_number,
         sop_instance_uid=identity.sop_instance_uid,

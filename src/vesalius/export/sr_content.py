@@ -1,12 +1,24 @@
-"""Findings as TID 1500 measurement groups (highdicom), one group per finding.
+"""Findings as TID 1500 content (highdicom): measurement groups, derived measurements.
 
-Each finding becomes one group, the most specific the finding allows:
+Viewers (OHIF) place every measurement group of "Imaging Measurements" on an image, so a
+group there always has a spatial coordinate. A finding with a place on its images becomes a
+planar ROI group (TID 1410) whose image region is, the most specific the finding allows:
 
-- its segment is in a SEG: a volumetric ROI group (TID 1411) referencing that segment;
-- it has a voxel on its source series: a planar ROI group (TID 1410) with an image region,
-  a ``POINT`` SCOORD on the source slice, so a viewer can draw it;
-- it has only a point in the patient: the same with a ``POINT`` SCOORD3D;
-- otherwise (a study-level finding such as the calcium score): a TID 1501 group.
+- its axial axes (:class:`~vesalius.findings.model.AxisEnds`) on a source slice: a
+  ``POLYLINE`` SCOORD, the long axis end points, on the acquired axial slice through it;
+- it has a voxel on its source series: a ``POINT`` SCOORD on the source slice;
+- it has only a point in the patient: a ``POINT`` SCOORD3D.
+
+Its segment, when in a SEG, is a volumetric ROI group (TID 1411) referencing that segment,
+with the same Tracking Identifier and Tracking UID (viewers merge groups by Tracking UID);
+its measurements and categories are written once, in the planar group.
+
+A finding with no place on the images (a study-level finding such as the calcium score or
+the Lung-RADS category; a lung's volume) has no group: its measurements are "Derived Imaging
+Measurements" (TID 1500 row 10: TID 300 measurements with the finding's Tracking Identifier,
+site, algorithm and, when in a SEG, its segment as "Source of Measurement") and its
+categories document-level "Qualitative Evaluations" (TID 1500 row 12); a finding with
+neither is stated there as a "Finding" code.
 
 Measurements keep their concept, value and UCUM unit; categories (CAC-DRS, Lung-RADS) are
 qualitative evaluations named "Assessment Category" (DCM 111005). Concepts with no code in a
@@ -30,19 +42,23 @@ from dataclasses import dataclass
 
 import highdicom as hd
 import numpy as np
+from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes as dicom_codes
 
-from vesalius.findings.model import Category, CodedConcept, Finding
+from vesalius.findings.model import Category, CodedConcept, Finding, Segment
 from vesalius.io.dicom_write import derive_uid
 
 LOCAL_SCHEME = "99VESALIUS"
 """Coding scheme designator of Vesalius's local codes (concepts no standard codes)."""
 SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
 LATERALITY = {"left": dicom_codes.SCT.Left, "right": dicom_codes.SCT.Right}
+DERIVED_IMAGING_MEASUREMENTS = hd.sr.CodedConcept("126011", "DCM", "Derived Imaging Measurements")
+QUALITATIVE_EVALUATIONS = hd.sr.CodedConcept("C0034375", "UMLS", "Qualitative Evaluations")
+ON_SLICE_MM = 0.25
+"""Axis end points this close to an image's plane (mm) are drawn on that image."""
 Group = (
     hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations
     | hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations
-    | hd.sr.MeasurementsAndQualitativeEvaluations
 )
 
 
@@ -109,12 +125,43 @@ def _evaluations(finding: Finding) -> list[hd.sr.QualitativeEvaluation]:
     return [hd.sr.QualitativeEvaluation(name, category_value(c)) for c in finding.categories]
 
 
+def _image_region(ends: Segment, images: Sequence[Dataset]) -> hd.sr.ImageRegion | None:
+    """``ends`` as a ``POLYLINE`` on the single-frame image whose plane holds them, or None."""
+    points = np.asarray(ends, np.float64)
+    best: tuple[float, Dataset] | None = None
+    for ds in images:
+        if not all(k in ds for k in ("ImagePositionPatient", "ImageOrientationPatient")):
+            continue
+        row, column = np.asarray(ds.ImageOrientationPatient, np.float64).reshape(2, 3)
+        offset = (points - np.asarray(ds.ImagePositionPatient, np.float64)) @ np.cross(row, column)
+        off = float(np.abs(offset).max())
+        if off <= ON_SLICE_MM and (best is None or off < best[0]):
+            best = (off, ds)
+    if best is None or "PixelSpacing" not in best[1]:
+        return None
+    ds = best[1]
+    to_image = hd.spatial.ReferenceToImageTransformer(
+        image_position=ds.ImagePositionPatient,
+        image_orientation=ds.ImageOrientationPatient,
+        pixel_spacing=ds.PixelSpacing,
+    )
+    xy = to_image(points)[:, :2]
+    if (xy < 0).any() or (xy[:, 0] > ds.Columns).any() or (xy[:, 1] > ds.Rows).any():
+        return None
+    image = hd.sr.SourceImageForRegion(str(ds.SOPClassUID), str(ds.SOPInstanceUID))
+    return hd.sr.ImageRegion(hd.sr.GraphicTypeValues.POLYLINE, xy, image)
+
+
 def _region(
-    finding: Finding, frame_of_reference_uid: str | None
+    finding: Finding, images: Sequence[Dataset], frame_of_reference_uid: str | None
 ) -> hd.sr.ImageRegion | hd.sr.ImageRegion3D | None:
     location, source = finding.location, finding.source
     if location is None:
         return None
+    if location.axial_axes is not None:
+        polyline = _image_region(location.axial_axes.long_axis, images)
+        if polyline is not None:
+            return polyline
     if location.voxel_kji is not None and source.sop_class_uid:
         k, j, i = location.voxel_kji
         if 0 <= k < len(source.sop_instance_uids):
@@ -127,71 +174,153 @@ def _region(
     return None
 
 
-def measurement_group(
-    stored: StoredFinding,
-    *,
-    segment: SegmentRef | None,
-    frame_of_reference_uid: str | None,
-) -> Group:
-    """The TID 1500 measurement group of one finding (see the module doc for which)."""
+def _tracking(stored: StoredFinding) -> hd.sr.TrackingIdentifier:
     finding = stored.finding
-    label = (finding.description or finding.finding_type.meaning)[:64]
-    tracking = hd.sr.TrackingIdentifier(
-        uid=derive_uid("vesalius.finding", finding.source.study_uid, stored.id), identifier=label
-    )
-    algorithm = hd.sr.AlgorithmIdentification(
+    label = (finding.description or finding.finding_type.meaning)[:64].rstrip()
+    uid = derive_uid("vesalius.finding", finding.source.study_uid, stored.id)
+    return hd.sr.TrackingIdentifier(uid=uid, identifier=label)
+
+
+def _algorithm(finding: Finding) -> hd.sr.AlgorithmIdentification:
+    return hd.sr.AlgorithmIdentification(
         finding.algorithm_name[:64], finding.algorithm_version[:64]
     )
-    kind, sites = coded(finding.finding_type), _sites(finding) or None
-    measurements, evaluations = _measurements(finding) or None, _evaluations(finding) or None
-    if segment is not None:
-        reference = hd.sr.ReferencedSegment(
-            SEGMENTATION_STORAGE,
-            segment.sop_instance_uid,
-            segment.segment_number,
-            source_series=hd.sr.SourceSeriesForSegmentation(segment.source_series_uid),
-        )
-        return hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
-            tracking,
-            referenced_segment=reference,
-            finding_type=kind,
-            algorithm_id=algorithm,
-            finding_sites=sites,
-            measurements=measurements,
-            qualitative_evaluations=evaluations,
-        )
-    region = _region(finding, frame_of_reference_uid)
-    if region is not None:
-        return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
-            tracking,
-            referenced_region=region,
-            finding_type=kind,
-            algorithm_id=algorithm,
-            finding_sites=sites,
-            measurements=measurements,
-            qualitative_evaluations=evaluations,
-        )
-    return hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking,
-        finding_type=kind,
-        algorithm_id=algorithm,
-        finding_sites=sites,
-        measurements=measurements,
-        qualitative_evaluations=evaluations,
+
+
+def _volumetric(stored: StoredFinding, segment: SegmentRef) -> Group:
+    """The TID 1411 group of a finding's segment (its values are in the planar group)."""
+    finding = stored.finding
+    reference = hd.sr.ReferencedSegment(
+        SEGMENTATION_STORAGE,
+        segment.sop_instance_uid,
+        segment.segment_number,
+        source_series=hd.sr.SourceSeriesForSegmentation(segment.source_series_uid),
+    )
+    return hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
+        _tracking(stored),
+        referenced_segment=reference,
+        finding_type=coded(finding.finding_type),
+        algorithm_id=_algorithm(finding),
+        finding_sites=_sites(finding) or None,
     )
 
 
 def measurement_groups(
+    stored: StoredFinding,
+    *,
+    segment: SegmentRef | None,
+    images: Sequence[Dataset],
+    frame_of_reference_uid: str | None,
+) -> list[Group]:
+    """The finding's groups: planar, then volumetric when segmented; none without a region.
+
+    ``images`` are the headers of the finding's source series.
+    """
+    finding = stored.finding
+    region = _region(finding, images, frame_of_reference_uid)
+    if region is None:
+        return []
+    planar = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+        _tracking(stored),
+        referenced_region=region,
+        finding_type=coded(finding.finding_type),
+        algorithm_id=_algorithm(finding),
+        finding_sites=_sites(finding) or None,
+        measurements=_measurements(finding) or None,
+        qualitative_evaluations=_evaluations(finding) or None,
+    )
+    return [planar] if segment is None else [planar, _volumetric(stored, segment)]
+
+
+def derived_measurements(
+    stored: StoredFinding, *, segment: SegmentRef | None
+) -> list[hd.sr.Measurement]:
+    """A finding's measurements as TID 300 measurements (for "Derived Imaging Measurements")."""
+    finding = stored.finding
+    found = []
+    for m in finding.measurements:
+        measurement = hd.sr.Measurement(
+            coded(m.concept),
+            m.value,
+            unit(m.unit),
+            tracking_identifier=_tracking(stored),
+            finding_sites=_sites(finding) or None,
+            algorithm_id=_algorithm(finding),
+        )
+        if segment is not None:
+            measurement[0].ContentSequence.append(
+                hd.sr.ImageContentItem(
+                    dicom_codes.DCM.SourceOfMeasurement,
+                    SEGMENTATION_STORAGE,
+                    segment.sop_instance_uid,
+                    referenced_segment_numbers=segment.segment_number,
+                    relationship_type=hd.sr.RelationshipTypeValues.INFERRED_FROM,
+                )
+            )
+        found.append(measurement)
+    return found
+
+
+def document_evaluations(finding: Finding) -> list[hd.sr.ContentItem]:
+    """A finding's categories (or, with no value at all, its type) as qualitative evaluations."""
+    evaluations = _evaluations(finding)
+    if not evaluations and not finding.measurements:
+        kind = coded(finding.finding_type)
+        evaluations.append(hd.sr.QualitativeEvaluation(dicom_codes.DCM.Finding, kind))
+    return [item for evaluation in evaluations for item in evaluation]
+
+
+@dataclass(frozen=True, eq=False)
+class ReportContent:
+    """A report's content: measurement groups, derived measurements, qualitative evaluations."""
+
+    groups: tuple[Group, ...]
+    derived: tuple[hd.sr.Measurement, ...]
+    evaluations: tuple[hd.sr.ContentItem, ...]
+
+    def containers(self) -> list[hd.sr.ContainerContentItem]:
+        """The "Derived Imaging Measurements" and "Qualitative Evaluations" that have items."""
+        derived: list[hd.sr.ContentItem] = [item for m in self.derived for item in m]
+        found = []
+        for name, items in [
+            (DERIVED_IMAGING_MEASUREMENTS, derived),
+            (QUALITATIVE_EVALUATIONS, list(self.evaluations)),
+        ]:
+            if items:
+                container = hd.sr.ContainerContentItem(
+                    name=name, relationship_type=hd.sr.RelationshipTypeValues.CONTAINS
+                )
+                container.ContentSequence = hd.sr.ContentSequence(items)
+                found.append(container)
+        return found
+
+
+def report_content(
     findings: Sequence[StoredFinding],
     segments: Mapping[int, SegmentRef],
-    frames_of_reference: Mapping[str, str],
-) -> list[Group]:
-    """One group per finding; ``segments`` by finding id, frames of reference by series UID."""
-    return [
-        measurement_group(
-            stored,
-            segment=segments.get(stored.id),
-            frame_of_reference_uid=frames_of_reference.get(stored.finding.source.series_uid),
+    images: Sequence[Dataset],
+) -> ReportContent:
+    """The content of the findings' report (see the module doc).
+
+    ``segments`` are by finding id; ``images`` are the headers of the source images (their
+    planes and frames of reference place the findings).
+    """
+    by_series: dict[str, list[Dataset]] = {}
+    for ds in images:
+        by_series.setdefault(str(ds.SeriesInstanceUID), []).append(ds)
+    groups: list[Group] = []
+    derived: list[hd.sr.Measurement] = []
+    evaluations: list[hd.sr.ContentItem] = []
+    for stored in findings:
+        series = by_series.get(stored.finding.source.series_uid, [])
+        frame = str(series[0].FrameOfReferenceUID) if series else None
+        segment = segments.get(stored.id)
+        placed = measurement_groups(
+            stored, segment=segment, images=series, frame_of_reference_uid=frame
         )
-        for stored in findings
-    ]
+        if placed:
+            groups.extend(placed)
+            continue
+        derived.extend(derived_measurements(stored, segment=segment))
+        evaluations.extend(document_evaluations(stored.finding))
+    return ReportContent(tuple(groups), tuple(derived), tuple(evaluations))

@@ -8,7 +8,9 @@ with its long and short axis on the Lung-RADS plane (axial, coronal or sagittal,
 the axes' method and the description), mean diameter (Lung-RADS rounding), volume, mean
 attenuation and, for solid and part-solid ones, the solid component; its type (solid,
 part-solid, ground-glass) is a category of the system ``"Nodule type"``; its confidence is
-the classifier's probability. Lung-RADS assumes a screening CT; masses are given to it as
+the classifier's probability; its location carries the end points of its axes on the
+acquired axial slice through it (:class:`~vesalius.findings.model.AxisEnds`), which the
+DICOM SR draws on that slice. Lung-RADS assumes a screening CT; masses are given to it as
 nodules of their size, which puts them in 4B.
 
 Examples
@@ -34,7 +36,7 @@ from vesalius.analyze.chest_ct.lungrads import LungRadsNodule, LungRadsResult, l
 from vesalius.analyze.chest_ct.nodules import Nodule, NoduleResult
 from vesalius.core import SeriesRef
 from vesalius.findings import codes
-from vesalius.findings.model import Category, Finding, Location, Measurement
+from vesalius.findings.model import AxisEnds, Category, Finding, Location, Measurement
 
 ALGORITHM = "vesalius.chest-ct.nodules"
 """Algorithm name of the nodule findings (the version is Vesalius's)."""
@@ -104,6 +106,12 @@ def _describe(nodule: Nodule) -> str:
     )
 
 
+def _axial_axes(nodule: Nodule) -> AxisEnds | None:
+    """End points of the axial long and short axis (LPS mm), for viewers; ``None`` if unknown."""
+    axes = nodule.axes_axial
+    return None if axes is None else AxisEnds(axes.long_ends, axes.short_ends)
+
+
 def _nodule(nodule: Nodule, source: SeriesRef) -> Finding:
     k, j, i = (round(v) for v in nodule.centre_kji)
     return Finding(
@@ -118,6 +126,7 @@ def _nodule(nodule: Nodule, source: SeriesRef) -> Finding:
             laterality=nodule.side,
             voxel_kji=(k, j, i),
             point_lps_mm=nodule.centre_lps_mm,
+            axial_axes=_axial_axes(nodule),
         ),
         confidence=min(1.0, max(0.0, nodule.probability)),
         description=_describe(nodule),

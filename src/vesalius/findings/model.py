@@ -44,6 +44,7 @@ LATERALITIES = ("left", "right")
 T = TypeVar("T")
 Triple = tuple[float, float, float]
 IndexTriple = tuple[int, int, int]
+Segment = tuple[Triple, Triple]
 
 
 def _text(name: str, value: object) -> None:
@@ -162,18 +163,68 @@ def _triple(name: str, value: Any, kind: type) -> None:
         raise ValueError(f"{name} must be a tuple of 3 {kind.__name__}, found {value!r}")
 
 
+def _float_triple(values: Any) -> Triple:
+    return (float(values[0]), float(values[1]), float(values[2]))
+
+
+def _segment(name: str, value: Any) -> None:
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise ValueError(f"{name} must be a tuple of 2 end points, found {value!r}")
+    for end in value:
+        _triple(f"{name} end point", end, float)
+
+
+@dataclass(frozen=True)
+class AxisEnds:
+    """End points of a lesion's long and short axis on one source image, in LPS mm.
+
+    What a viewer draws over the image the lesion was measured on (the acquired axial slice
+    through it); the measured lengths are the finding's measurements.
+
+    >>> ends = AxisEnds(((0.0, 0.0, 5.0), (9.0, 0.0, 5.0)), ((4.5, -3.0, 5.0), (4.5, 3.0, 5.0)))
+    >>> AxisEnds.from_json(ends.to_json()) == ends
+    True
+    """
+
+    long_axis: Segment
+    short_axis: Segment
+
+    def __post_init__(self) -> None:
+        _segment("long_axis", self.long_axis)
+        _segment("short_axis", self.short_axis)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "long_axis": [list(p) for p in self.long_axis],
+            "short_axis": [list(p) for p in self.short_axis],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AxisEnds:
+        """Inverse of :meth:`to_json`."""
+
+        def ends(key: str) -> Segment:
+            first, second = data[key]
+            return (_float_triple(first), _float_triple(second))
+
+        return _build(cls, lambda: cls(ends("long_axis"), ends("short_axis")))
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a finding is: anatomic site, laterality, and optionally a voxel and a point.
 
     ``voxel_kji`` indexes the source series' volume (slice, row, column); ``point_lps_mm``
-    is in the patient's DICOM LPS coordinates.
+    is in the patient's DICOM LPS coordinates; ``axial_axes`` are the end points of the
+    lesion's axes on the acquired axial slice through it (:class:`AxisEnds`), for viewers.
     """
 
     site: CodedConcept
     laterality: str | None = None
     voxel_kji: IndexTriple | None = None
     point_lps_mm: Triple | None = None
+    axial_axes: AxisEnds | None = None
 
     def __post_init__(self) -> None:
         if self.laterality is not None and self.laterality not in LATERALITIES:
@@ -182,27 +233,33 @@ class Location:
             _triple("voxel_kji", self.voxel_kji, int)
         if self.point_lps_mm is not None:
             _triple("point_lps_mm", self.point_lps_mm, float)
+        if self.axial_axes is not None and not isinstance(self.axial_axes, AxisEnds):
+            raise ValueError(f"axial_axes must be AxisEnds, found {self.axial_axes!r}")
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
+        """JSON-ready form (``axial_axes`` only when known: older payloads lack it)."""
+        data: dict[str, Any] = {
             "site": self.site.to_json(),
             "laterality": self.laterality,
             "voxel_kji": None if self.voxel_kji is None else list(self.voxel_kji),
             "point_lps_mm": None if self.point_lps_mm is None else list(self.point_lps_mm),
         }
+        if self.axial_axes is not None:
+            data["axial_axes"] = self.axial_axes.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Location:
         """Inverse of :meth:`to_json`."""
-        voxel, point = data.get("voxel_kji"), data.get("point_lps_mm")
+        voxel, point, axes = data.get("voxel_kji"), data.get("point_lps_mm"), data.get("axial_axes")
         return _build(
             cls,
             lambda: cls(
                 CodedConcept.from_json(data["site"]),
                 data.get("laterality"),
                 None if voxel is None else (int(voxel[0]), int(voxel[1]), int(voxel[2])),
-                None if point is None else (float(point[0]), float(point[1]), float(point[2])),
+                None if point is None else _float_triple(point),
+                None if axes is None else AxisEnds.from_json(axes),
             ),
         )
 
