@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,22 +61,31 @@ class AuditRecord:
     at: datetime | None = None
 
 
-def append_event(session: Session, record: AuditRecord) -> AuditEvent:
-    """Add ``record`` to the trail (there is no update or delete)."""
+def event_row(record: AuditRecord) -> dict[str, Any]:
+    """The ``audit_events`` row of ``record``, as column values (texts clipped to fit).
+
+    Raises
+    ------
+    StoreError
+        Without who, action or object type.
+    """
     if not (record.who and record.action and record.object_type):
         raise StoreError("an audit event needs who, action and object type")
-    values = clip(
-        AuditEvent,
-        {
-            "who": record.who,
-            "action": record.action,
-            "object_type": record.object_type,
-            "object_id": record.object_id,
-            "source": record.source,
-            "detail": record.detail,
-        },
-    )
-    event = AuditEvent(**values, outcome=record.outcome, at=aware_utc(record.at or utc_now()))
+    texts = {
+        "who": record.who,
+        "action": record.action,
+        "object_type": record.object_type,
+        "object_id": record.object_id,
+        "source": record.source,
+        "detail": record.detail,
+    }
+    at = aware_utc(record.at or utc_now())
+    return {**clip(AuditEvent, texts), "outcome": record.outcome, "at": at}
+
+
+def append_event(session: Session, record: AuditRecord) -> AuditEvent:
+    """Add ``record`` to the trail (there is no update or delete)."""
+    event = AuditEvent(**event_row(record))
     session.add(event)
     session.flush()
     return event

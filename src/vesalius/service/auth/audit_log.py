@@ -36,13 +36,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from vesalius.errors import StoreError
 from vesalius.service.context import AppContext, Principal
 from vesalius.store import AuditOutcome, Store
-from vesalius.store._sql import clip
-from vesalius.store.audit import AuditRecord, append_event
+from vesalius.store.audit import AuditRecord, append_event, event_row
 from vesalius.store.models import AuditEvent
-from vesalius.store.types import aware_utc, utc_now
 
 SUCCESS = AuditOutcome.SUCCESS
 FAILURE = AuditOutcome.FAILURE
@@ -68,28 +65,6 @@ def record_for(
         outcome=outcome,
         detail=detail,
     )
-
-
-def event_row(record: AuditRecord) -> dict[str, Any]:
-    """The ``audit_events`` row of ``record`` (what :func:`append_event` adds, as values).
-
-    Raises
-    ------
-    StoreError
-        Without who, action or object type.
-    """
-    if not (record.who and record.action and record.object_type):
-        raise StoreError("an audit event needs who, action and object type")
-    texts = {
-        "who": record.who,
-        "action": record.action,
-        "object_type": record.object_type,
-        "object_id": record.object_id,
-        "source": record.source,
-        "detail": record.detail,
-    }
-    at = aware_utc(record.at or utc_now())
-    return {**clip(AuditEvent, texts), "outcome": record.outcome, "at": at}
 
 
 class GroupWriter:
