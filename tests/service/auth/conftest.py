@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -34,17 +35,21 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-@pytest.fixture
-def app(store: Store, tmp_path: Path) -> FastAPI:
-    """The application with every router the service ships."""
-    settings = Settings(data_dir=tmp_path)
+def make_app(store: Store, tmp_path: Path, **settings: Any) -> FastAPI:
+    """The application with every router the service ships, under these settings."""
     return create_app(
         store,
         BlobStore(tmp_path / "blobs"),
         min_free_bytes=0,
-        settings=settings,
+        settings=Settings(data_dir=tmp_path, **settings),
         routers=ALL_ROUTERS,
     )
+
+
+@pytest.fixture
+def app(store: Store, tmp_path: Path) -> FastAPI:
+    """The application with every router the service ships."""
+    return make_app(store, tmp_path)
 
 
 @pytest.fixture

@@ -21,11 +21,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.service.auth.accounts import PASSWORD, Account
-from tests.service.auth.apps import ALL_ROUTERS
+from tests.service.auth.conftest import make_app
 from vesalius.errors import ConfigError
-from vesalius.service.app import create_app
-from vesalius.settings import Settings, load_settings
-from vesalius.store import BlobStore, Store
+from vesalius.settings import load_settings
+from vesalius.store import Store
 from vesalius.store.models import AuditEvent
 from vesalius.store.roles import Role
 
@@ -77,14 +76,7 @@ def test_a_stranger_guessing_the_pacs_password_does_not_lock_the_pacs_out(
 
 @pytest.fixture
 def proxied_app(store: Store, tmp_path: Path) -> FastAPI:
-    settings = Settings(data_dir=tmp_path, trusted_proxies=("10.0.0.0/24",))
-    return create_app(
-        store,
-        BlobStore(tmp_path / "blobs"),
-        min_free_bytes=0,
-        settings=settings,
-        routers=ALL_ROUTERS,
-    )
+    return make_app(store, tmp_path, trusted_proxies=("10.0.0.0/24",))
 
 
 def test_behind_a_trusted_proxy_the_real_client_is_audited_and_gets_a_secure_cookie(
