@@ -1,6 +1,6 @@
 """Train the nodule false-positive classifier on chest CT phantoms and write its JSON.
 
-Usage: ``.venv/bin/python tools/train_nodule_classifier.py [--seeds 1000:1060]``
+Usage: ``.venv/bin/python tools/train_nodule_classifier.py [--seeds 1000:1180]``
 
 Builds one phantom per seed (slice thickness 3 to 6.25 mm and noise 0 to 25 HU varied by
 seed, as in the tests but on other seeds), runs the lung segmentation and the nodule
@@ -108,7 +108,7 @@ def operating_point(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="1000:1060", help="first:stop seed range")
+    parser.add_argument("--seeds", default="1000:1180", help="first:stop seed range")
     parser.add_argument(
         "--max-fp", type=float, default=1.0, help="false positives per scan allowed out of fold"
     )

@@ -44,6 +44,23 @@ def test_ellipsoid_axes_survive_thick_slices(slice_mm: float) -> None:
     assert size.mean_hu >= SOLID_HU  # partial-volume corrected: reads as solid
 
 
+def test_dark_noise_in_the_rim_does_not_shrink_a_small_nodule_to_no_width() -> None:
+    """Noise darker than the lung around a small nodule must not zero its short axis.
+
+    The rim's negative excess weighs most far from the centre: measured with signed
+    weights, the moment ellipse has no width, and a 6 mm nodule was reported 0 mm wide.
+    """
+    hu = np.full((7, 9, 9), -850.0)
+    hu[2:5, 3:6, 3:6] = -750.0  # a faint 3-voxel cube: excess 100 HU
+    body = hu > -800.0
+    rim = np.zeros_like(body)
+    rim[1:6, 2:7, 2:7] = True
+    hu[rim & ~body] = -870.0  # noise 20 HU darker all around it
+    size = measure_ellipsoid(hu, body, np.zeros_like(body), -850.0, (1.0, 1.0, 1.0))
+    assert 2.0 < size.short_axis_mm <= size.long_axis_mm < 5.0
+    assert size.volume_mm3 > 0
+
+
 def test_types_follow_the_physical_cutoffs() -> None:
     """Solid from the corrected mean HU; a solid core in ground glass makes part-solid."""
     assert nodule_kind(SOLID_HU, has_core=False) == "solid"

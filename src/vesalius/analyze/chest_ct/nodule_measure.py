@@ -212,7 +212,13 @@ def measure_ellipsoid(
     if floor_hu is not None:
         region &= body | (values >= floor_hu)
     capped = values if ceiling_hu is None else np.minimum(values, ceiling_hu)
-    _, centre, cov = _moments(capped - background, region, spacing)
+    excess = capped - background
+    _, centre, cov = _moments(excess, region, spacing)
+    if np.linalg.eigvalsh(cov[1:, 1:]).min() <= 0.0:
+        # Noise darker than the background outweighs a faint or small nodule's excess:
+        # measure the positive excess alone rather than an ellipse of no width. (Across
+        # slices thicker than the nodule a variance of 0 or less is normal: see below.)
+        _, centre, cov = _moments(np.maximum(excess, 0.0), region, spacing)
     total = float((values - background)[region].sum())
     planes = {p: _ellipse_axes(p, cov, centre, spacing) for p in PLANES}
     a, b = planes["axial"].long_axis_mm / 2.0, planes["axial"].short_axis_mm / 2.0
@@ -224,8 +230,8 @@ def measure_ellipsoid(
     if 2.0 * c < 3.0 * spacing[0]:
         c = (a + b) / 2.0
     volume = 4.0 / 3.0 * np.pi * a * b * c
-    excess = total * float(np.prod(spacing))
-    mean_hu = background + excess / volume if volume > 0 else background
+    excess_hu_mm3 = total * float(np.prod(spacing))
+    mean_hu = background + excess_hu_mm3 / volume if volume > 0 else background
     return Size(
         long_axis_mm=2.0 * a,
         short_axis_mm=2.0 * b,
