@@ -6,7 +6,7 @@ of about 1.4 mm (:mod:`~vesalius.analyze.chest_ct.nodule_grid`):
 1. candidate generation: dense blobs thicker than the small vessels
    (:mod:`~vesalius.analyze.chest_ct.nodule_candidates`);
 2. false-positive reduction: candidates smaller than a 4 mm ball
-   (:data:`MIN_VOLUME_MM3`) are dropped, the others are scored by a logistic regression
+   (:data:`MIN_VOLUME_MM3`) are dropped, the others are scored by boosted decision stumps
    trained on phantoms (:mod:`~vesalius.analyze.chest_ct.nodule_classifier`, model card
    there); lesions at least 20 mm thick are kept by rule;
 3. measurement: long and short axis (Lung-RADS plane), mean diameter, volume, partial-volume
@@ -25,8 +25,8 @@ Examples
 >>> result = detect_nodules(ct.volume, segment_lungs(ct.volume))
 >>> [(t.kind, t.long_axis_mm) for t in ct.truth.nodules]
 [('solid', 6.0), ('part-solid', 14.0), ('ground-glass', 10.0), ('solid', 11.0)]
->>> [(n.kind, round(n.long_axis_mm)) for n in result.nodules]  # one false positive: 7 mm
-[('part-solid', 15), ('solid', 11), ('ground-glass', 10), ('solid', 7), ('solid', 6)]
+>>> [(n.kind, round(n.long_axis_mm)) for n in result.nodules]  # one false positive (the 3rd)
+[('part-solid', 15), ('solid', 11), ('solid', 11), ('ground-glass', 10), ('solid', 6)]
 >>> result.label_map.array.dtype, int(result.label_map.array.max()) == len(result.nodules)
 (dtype('uint16'), True)
 """
