@@ -11,7 +11,9 @@ Two estimators, chosen by how well the nodule is sampled:
   which give the axial long and short axes. Assumptions: the nodule is roughly a uniform
   ellipsoid; when it spans fewer than three slices its extent along z is not resolved and
   is taken as the mean of its in-plane semi-axes (for the volume and the mean HU only).
-  The mean HU is partial-volume corrected: ``background + excess / volume``.
+  The mean HU is partial-volume corrected: ``background + excess / volume``. Noise darker
+  than the background gives negative weights; when they leave the in-plane moments no
+  ellipse (a small, faint nodule in heavy noise), only the positive excess is weighed.
 - **Outline** (a lesion at least :data:`OUTLINE_VOXELS` voxels across on every axis, such
   as a mass, or a nodule on thin slices): the sub-voxel outline at half-way between the
   background and the lesion's median HU on each axial slice (marching squares,
