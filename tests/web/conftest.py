@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page
 
+from tests.web.browser import chromium_tab
 from vesalius.service import web
 from vesalius.service.context import AppContext, Principal
 from vesalius.store import BlobStore, open_store, sqlite_url
@@ -79,3 +81,9 @@ def fake_dist(tmp_path: Path) -> Path:
 def dist_client(tmp_path: Path, fake_dist: Path) -> Iterator[TestClient]:
     """The web routes over :func:`fake_dist`."""
     yield from make_client(tmp_path, fake_dist)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """A fresh Chromium tab for the browser tests (see :mod:`tests.web.browser`)."""
+    yield from chromium_tab()

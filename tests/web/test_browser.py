@@ -9,17 +9,14 @@ it fails instead, so that a CI run cannot pass with the browser path untested.
 
 from __future__ import annotations
 
-import io
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
+from tests.web.browser import CHROMIUM, PATIENCE_MS, coloured_fraction, grey_spread, needed, sign_in
 from tests.web.scenario import AnalysedStudy, analysed_chest_ct, imported_pet_ct
 from tests.web.served_app import ADMIN, RADIOLOGIST, build_app, serving
 from vesalius.service.web.ohif import default_dist, has_dist
@@ -27,36 +24,15 @@ from vesalius.store import BlobStore, open_store, sqlite_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--enable-unsafe-swiftshader",  # WebGL (OHIF's cornerstone) on the CPU
-    "--use-angle=swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PATIENCE_MS = 180_000
-"""How long a step may wait for the page: software WebGL on a shared CPU is slow."""
 SLICE = re.compile(r"\((\d+)/(\d+)\)")
 MPR_PLANES = ("axial", "sagittal", "coronal")
-
-
-def _needed(present: bool, why: str) -> None:
-    if present:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{why} (CI=true: the browser test must run)")
-    pytest.skip(why)
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[str, AnalysedStudy]]:
     """The application serving one analysed chest CT; yields its URL and the study."""
-    _needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
-    _needed(has_dist(default_dist()), "OHIF not installed (bash tools/setup.sh, Node.js 20+)")
+    needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
+    needed(has_dist(default_dist()), "OHIF not installed (bash tools/setup.sh, Node.js 20+)")
     root = tmp_path
     store = open_store(sqlite_url(root / "index.sqlite3"))
     try:
@@ -71,8 +47,8 @@ def site(tmp_path: Path) -> Iterator[tuple[str, AnalysedStudy]]:
 @pytest.fixture
 def pet_ct_site(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """The application serving one PET/CT study (no analysis); yields its URL and UID."""
-    _needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
-    _needed(has_dist(default_dist()), "OHIF not installed (bash tools/setup.sh, Node.js 20+)")
+    needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
+    needed(has_dist(default_dist()), "OHIF not installed (bash tools/setup.sh, Node.js 20+)")
     store = open_store(sqlite_url(tmp_path / "index.sqlite3"))
     try:
         blobs = BlobStore(tmp_path / "blobs")
@@ -81,41 +57,6 @@ def pet_ct_site(tmp_path: Path) -> Iterator[tuple[str, str]]:
             yield url, study_uid
     finally:
         store.close()
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    """A fresh Chromium tab (WebGL on SwiftShader) that accepts confirm() dialogs."""
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            context.set_default_timeout(PATIENCE_MS)
-            tab = context.new_page()
-            tab.on("dialog", lambda dialog: dialog.accept())
-            yield tab
-        finally:
-            browser.close()
-
-
-def coloured_fraction(png: bytes) -> float:
-    """Share of pixels in colour (an overlay) rather than grey (CT)."""
-    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
-    return float(((rgb.max(axis=2) - rgb.min(axis=2)) > 20).mean())
-
-
-def grey_spread(png: bytes) -> float:
-    """Standard deviation of the pixels' brightness: about 0 for a blank viewport."""
-    return float(np.asarray(Image.open(io.BytesIO(png)).convert("L")).std())
-
-
-def sign_in(page: Page, url: str) -> None:
-    page.goto(f"{url}/")
-    assert "/login?next=" in page.url
-    page.get_by_label("User name").fill(RADIOLOGIST[0])
-    page.get_by_label("Password").fill(RADIOLOGIST[1])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{url}/")
 
 
 def slice_shown(page: Page) -> tuple[int, int]:

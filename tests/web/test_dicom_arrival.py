@@ -19,13 +19,12 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.integration.dcmtk import dcmtk_tool
-from tests.web.test_browser import CHROMIUM, _needed, page
+from tests.web.browser import CHROMIUM, needed, sign_in
 from vesalius.cli.phantom import write_phantom
 from vesalius.cli.server_process import ServerProcess, parse_http, parse_listening
 from vesalius.io.scan import scan_dicom
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-__all__ = ["page"]
 
 CALLING_AE = "MODALITY1"
 PASSWORD = re.compile(r"created the administrator account 'admin' with password: (\S+)$")
@@ -44,7 +43,7 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """``vesalius serve`` on loopback with its own settings, an empty store and a short quiet."""
-    _needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
+    needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
     config = tmp_path / "vesalius.toml"
     config.write_text(
         f'data_dir = "{tmp_path / "store"}"\n'
@@ -72,21 +71,13 @@ def storescu(port: int, folder: Path) -> str:
     return study_uid
 
 
-def sign_in_as_admin(page: Page, server: Server) -> None:
-    page.goto(f"{server.url}/")
-    page.get_by_label("User name").fill("admin")
-    page.get_by_label("Password").fill(server.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server.url}/")
-
-
 def test_studies_sent_over_dicom_appear_ranked_with_reasons_without_a_reload(
     server: Server, page: Page, tmp_path: Path
 ) -> None:
     write_phantom("brain-mr", tmp_path / "mr", seed=0)
     write_phantom("chest-ct", tmp_path / "ct", seed=4, size="60x176x176")
     page.set_default_timeout(ANALYSIS_S * 1000)
-    sign_in_as_admin(page, server)
+    sign_in(page, server.url, ("admin", server.password))
     page.locator("#worklist").wait_for()
     page.evaluate("() => { window.sameDocument = true; }")  # gone if the page reloads
 

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page
 
+from tests.web.browser import CHROMIUM, coloured_fraction, needed, sign_in
 from tests.web.served_app import build_app, serving
-from tests.web.test_browser import CHROMIUM, _needed, coloured_fraction, page, sign_in
 from vesalius.core import ProvenanceStep, SeriesRef
 from vesalius.export.dispatch import export_study
 from vesalius.findings.model import CodedConcept, Finding
@@ -38,8 +38,6 @@ from vesalius.store.segmentations import (
     add_segmentation,
     encode_label_map,
 )
-
-__all__ = ["page"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -88,8 +86,8 @@ def _mapped_chest(store: Store, blobs: BlobStore, folder: Path) -> MappedStudy:
 
 @pytest.fixture
 def pmap_site(tmp_path: Path) -> Iterator[tuple[str, MappedStudy]]:
-    _needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
-    _needed(has_dist(default_dist()), "OHIF not installed (bash tools/setup.sh, Node.js 20+)")
+    needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
+    needed(has_dist(default_dist()), "OHIF not installed (bash tools/setup.sh, Node.js 20+)")
     store = open_store(sqlite_url(tmp_path / "index.sqlite3"))
     try:
         blobs = BlobStore(tmp_path / "blobs")

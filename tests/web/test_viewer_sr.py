@@ -20,16 +20,14 @@ import pydicom
 import pytest
 from playwright.sync_api import Page
 
+from tests.web.browser import CHROMIUM, needed, sign_in
 from tests.web.scenario import analysed_chest_ct
 from tests.web.served_app import build_app, serving
-from tests.web.test_browser import CHROMIUM, _needed, page, sign_in
 from vesalius.export.sr import stored_findings
 from vesalius.findings import codes
 from vesalius.service.web.ohif import default_dist, has_dist
 from vesalius.store import BlobStore, Store, open_store, sqlite_url
 from vesalius.store.index import list_instances
-
-__all__ = ["page"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -76,8 +74,8 @@ def _nodules(store: Store, blobs: BlobStore, study_uid: str, ct_uid: str) -> lis
 @pytest.fixture
 def sr_site(tmp_path: Path) -> Iterator[tuple[str, str, list[NoduleShown]]]:
     """The application serving the analysed chest CT; its URL, study UID and nodules."""
-    _needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
-    _needed(has_dist(default_dist()), "OHIF not installed (bash tools/setup.sh, Node.js 20+)")
+    needed(CHROMIUM.exists(), f"no Chromium at {CHROMIUM}")
+    needed(has_dist(default_dist()), "OHIF not installed (bash tools/setup.sh, Node.js 20+)")
     store = open_store(sqlite_url(tmp_path / "index.sqlite3"))
     try:
         blobs = BlobStore(tmp_path / "blobs")
