@@ -7,6 +7,6 @@
 - :mod:`~vesalius.findings.persist`: findings in and out of the store's findings table.
 """
 
-from vesalius.findings.model import Category, CodedConcept, Finding, Location, Measurement
+from vesalius.findings.model import AxisEnds, Category, CodedConcept, Finding, Location, Measurement
 
-__all__ = ["Category", "CodedConcept", "Finding", "Location", "Measurement"]
+__all__ = ["AxisEnds", "Category", "CodedConcept", "Finding", "Location", "Measurement"]
