@@ -6,9 +6,10 @@ Builds one phantom per seed (slice thickness 3 to 6.25 mm and noise 0 to 25 HU v
 seed, as in the tests but on other seeds), runs the lung segmentation and the nodule
 candidate step, labels each candidate (positive when it holds a phantom nodule's centre),
 fits gradient-boosted stumps on the candidate features and sets the probability threshold
-at the operating point the issue asks for: the lowest threshold at which models that did
-not see a phantom (out-of-fold, 3 folds by phantom) make at most ``--max-fp`` false
-positives per scan (1 by default). Writes
+at the lowest threshold at which models that did not see a phantom (out-of-fold, 3 folds
+by phantom) make at most ``--max-fp`` false positives per scan: 0.8 by default, a margin
+under the 1 per scan the issue allows, since the count on a set of new scans varies (on
+20 scans, by about 0.2 per scan). Writes
 ``src/vesalius/analyze/chest_ct/nodule_classifier.json`` with the weights, the threshold,
 the seeds and the training figures. Trained on Vesalius phantoms, not on patient data.
 """
@@ -27,7 +28,7 @@ from vesalius.analyze.chest_ct.nodule_classifier import fit_stumps
 from vesalius.analyze.chest_ct.nodule_features import FEATURES
 from vesalius.analyze.chest_ct.nodule_grid import WorkingGrid, working_grid
 from vesalius.analyze.chest_ct.nodule_regions import make_scene, measure_candidates
-from vesalius.analyze.chest_ct.nodules import MIN_VOLUME_MM3, features
+from vesalius.analyze.chest_ct.nodules import features, screened
 from vesalius.simulate.chest_ct import ChestCT, ChestCTSpec, chest_ct
 
 OUT = Path(__file__).resolve().parents[1] / "src/vesalius/analyze/chest_ct/nodule_classifier.json"
@@ -52,17 +53,19 @@ def phantom_candidates(seed: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[
 
     A candidate holding a nodule's centre but more than :data:`MERGED` times the nodule's
     volume (a nodule drawn over a large vessel, which the image cannot tell apart) is left
-    out of the training set.
+    out of the training set, as are the candidates the detector drops before scoring
+    (:func:`~vesalius.analyze.chest_ct.nodules.screened`).
     """
     spec = ChestCTSpec(shape=SHAPES[seed % 4], noise_hu=NOISES[(seed // 4) % 4])
     ct = chest_ct(spec, seed=seed)
     grid = working_grid(ct.volume, segment_lungs(ct.volume).label_map)
     scene = make_scene(grid)
     labels = scene.labels
-    x = features(scene, measure_candidates(scene))
+    regions = measure_candidates(scene)
+    x = features(scene, regions)
     y = np.zeros(scene.n, bool)
     volume = np.exp(x[:, FEATURES.index("log_volume")])
-    keep = volume >= MIN_VOLUME_MM3
+    keep = screened(x, regions)
     for nodule, value in zip(ct.truth.nodules, nodule_candidates(ct, grid, labels), strict=True):
         if value > 0:
             y[value - 1] = True
@@ -110,7 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="1000:1180", help="first:stop seed range")
     parser.add_argument(
-        "--max-fp", type=float, default=1.0, help="false positives per scan allowed out of fold"
+        "--max-fp", type=float, default=0.8, help="false positives per scan allowed out of fold"
     )
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--cache", help="also save the features and labels to this .npz")

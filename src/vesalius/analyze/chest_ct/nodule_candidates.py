@@ -17,7 +17,9 @@ Assumptions, each in HU or millimetres:
    (the radius of the largest ball it holds), which cuts off the vessels and strands of
    dense lung thinner than that, so that a nodule touching a vessel is measured alone
    (unless the vessel is about as thick as the nodule). A candidate this opening would
-   remove entirely is kept as it was.
+   remove entirely is kept as it was. A thick part the opening cut off (a nodule against a
+   vessel thicker than itself, which the ball of the vessel's size does not fit in) is
+   opened again at its own thickness and becomes a candidate of its own.
 
 Examples
 --------
@@ -53,6 +55,12 @@ CORE_MM = 2.5
 """Radius of the opening ball: vessels thinner than about twice this drop out."""
 RELATIVE_CORE = 0.75
 """Each candidate is opened again by a ball of this fraction of its own thickness."""
+SPLIT_LEVELS = 2
+"""How deep :func:`_split` goes: a candidate, then the thick parts its opening cut off."""
+RELATIVE_REST = 0.5
+"""A part cut off is split again when at least this fraction as thick as its candidate..."""
+MIN_REST_MM = 3.0
+"""... and when it holds a ball of this radius (a 6 mm nodule)."""
 
 
 def smoothed(grid: WorkingGrid) -> FloatArray:
@@ -82,29 +90,57 @@ def _open(mask: BoolArray, radius_mm: float, spacing: Spacing) -> BoolArray:
 
 
 def _reopen(
-    labels: npt.NDArray[np.int32], n: int, dense: BoolArray, spacing: Spacing
+    labels: npt.NDArray[np.int32], dense: BoolArray, spacing: Spacing
 ) -> npt.NDArray[np.int32]:
     """Open each candidate again at :data:`RELATIVE_CORE` of its own thickness.
 
     Each part that stays becomes a candidate of its own; what the opening removes (the
-    vessels and strands joined to a lesion) is dropped. A candidate the opening would
-    remove entirely (a blob on coarse voxels) is kept as it was.
+    vessels and strands joined to a lesion) is dropped unless it is thick itself (see
+    :func:`_split`). A candidate the opening would remove entirely (a blob on coarse
+    voxels) is kept as it was.
     """
-    dist = ndimage.distance_transform_edt(labels > 0, sampling=spacing)
-    thick = ndimage.maximum(dist, labels, index=np.arange(1, n + 1))
     out = np.zeros_like(labels)
     count = 0
     for value, box in enumerate(ndimage.find_objects(labels), start=1):
         if box is None:
             continue
-        own = labels[box] == value
-        radius = max(CORE_MM, RELATIVE_CORE * float(thick[value - 1]))
-        opened = _open(own & dense[box], radius, spacing) if radius > CORE_MM else own
-        parts, m = ndimage.label(opened if opened.any() else own)
         region = out[box]
-        region[parts > 0] = parts[parts > 0] + count
-        count += m
+        for piece in _split(labels[box] == value, dense[box], spacing, SPLIT_LEVELS):
+            parts, m = ndimage.label(piece)
+            region[parts > 0] = parts[parts > 0] + count
+            count += m
     return out
+
+
+def _thickness(mask: BoolArray, spacing: Spacing) -> float:
+    """Radius (mm) of the largest ball in ``mask`` (0 when empty)."""
+    if not mask.any():
+        return 0.0
+    return float(ndimage.distance_transform_edt(mask, sampling=spacing).max())
+
+
+def _split(own: BoolArray, dense: BoolArray, spacing: Spacing, levels: int) -> list[BoolArray]:
+    """``own`` opened at :data:`RELATIVE_CORE` of its thickness, and thick parts cut off.
+
+    A part the opening cut off that is itself thick (:data:`RELATIVE_REST` of ``own``'s
+    thickness and :data:`MIN_REST_MM`: a nodule beside a thicker vessel) is split the same
+    way, ``levels`` deep in all; thinner parts (vessels, strands) are dropped.
+    """
+    thick = _thickness(own, spacing)
+    radius = max(CORE_MM, RELATIVE_CORE * thick)
+    if radius <= CORE_MM:
+        return [own]
+    opened = _open(own & dense, radius, spacing)
+    if not opened.any():
+        return [own]
+    pieces = [opened]
+    if levels > 1:
+        rest, m = ndimage.label(_open(own & ~opened, CORE_MM, spacing) & ~opened)
+        for k in range(1, m + 1):
+            piece = rest == k
+            if _thickness(piece, spacing) >= max(RELATIVE_REST * thick, MIN_REST_MM):
+                pieces += _split(piece, dense, spacing, levels - 1)
+    return pieces
 
 
 def dense_mask(grid: WorkingGrid) -> BoolArray:
@@ -121,9 +157,8 @@ def candidate_labels(
     """
     dense = dense_mask(grid) if dense is None else dense
     opened = _open(dense, CORE_MM, grid.spacing)
-    labels, n = ndimage.label(opened)
-    labels = np.asarray(labels, np.int32)
-    return _relabel(_reopen(labels, n, dense, grid.spacing))
+    labels = np.asarray(ndimage.label(opened)[0], np.int32)
+    return _relabel(_reopen(labels, dense, grid.spacing))
 
 
 def _relabel(labels: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int32], int]:

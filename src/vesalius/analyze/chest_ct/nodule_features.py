@@ -30,6 +30,13 @@ statistics:
     Volume of the dense voxels connected to the candidate (26-connectivity, before the
     opening) within :data:`ATTACHED_MM` of it, over the candidate's own volume: a vessel
     cut by the opening continues on both sides, a nodule in aerated lung does not.
+``blobness``
+    The strongest response inside the candidate of a multi-scale Hessian *dot* filter (Li,
+    Sone and Doi, Med. Phys. 2003): where all three second derivatives of the image,
+    smoothed at a scale of :data:`BLOB_SCALES_MM`, are negative (a bright blob), their
+    smallest magnitude squared over the largest, scale-normalised (HU). High inside a
+    nodule even where it touches a vessel; about 0 along a vessel (one derivative is
+    about 0 along its axis) and on a plate.
 ``long_axis_mm``, ``short_axis_mm``, ``corrected_hu``
     The candidate's measured size and partial-volume corrected mean HU
     (:mod:`~vesalius.analyze.chest_ct.nodule_regions`); a vessel crossing thick slices
@@ -45,7 +52,7 @@ Examples
 >>> round(float(f[0, SHAPE_FEATURES.index("contrast_hu")]))
 880
 >>> f.shape
-(1, 9)
+(1, 10)
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ SHAPE_FEATURES = (
     "contrast_hu",
     "dense_shell",
     "attached",
+    "blobness",
 )
 """Names of the columns of :func:`candidate_features`, in order."""
 SIZE_FEATURES = ("long_axis_mm", "short_axis_mm", "corrected_hu")
@@ -141,6 +149,54 @@ def _attached(
     return out
 
 
+BLOB_SCALES_MM = (1.5, 2.5, 3.5)
+"""Gaussian scales (mm) of the dot filter: nodules of about 5 to 12 mm across."""
+
+
+def _hessian(image: FloatArray, sigma_mm: float, spacing: Spacing) -> npt.NDArray[np.float64]:
+    """Scale-normalised Hessian (HU, shape ``(*image.shape, 3, 3)``) at scale ``sigma_mm``."""
+    step = np.asarray(spacing, np.float64)
+    out = np.zeros((*image.shape, 3, 3))
+    for a in range(3):
+        for b in range(a, 3):
+            order = [0, 0, 0]
+            order[a] += 1
+            order[b] += 1
+            d = ndimage.gaussian_filter(image, sigma_mm / step, order=order)
+            out[..., a, b] = out[..., b, a] = d * sigma_mm**2 / (step[a] * step[b])
+    return out
+
+
+def _dot(hessian: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Li's dot enhancement: ``|l_min|**2 / |l_max|`` where all eigenvalues are negative."""
+    ev = np.linalg.eigvalsh(hessian)  # ascending: ev[..., 2] is the least negative
+    return np.where(ev[..., 2] < 0, ev[..., 2] ** 2 / np.maximum(-ev[..., 0], 1e-6), 0.0)
+
+
+def _blobness(
+    labels: npt.NDArray[np.int32], hu: FloatArray, spacing: Spacing, count: int
+) -> npt.NDArray[np.float64]:
+    """Strongest dot-filter response (over :data:`BLOB_SCALES_MM`) inside each candidate.
+
+    Computed on each candidate's box grown by three of the largest scale, not the whole grid.
+    """
+    out = np.zeros(count)
+    margin = [int(np.ceil(3.0 * max(BLOB_SCALES_MM) / s)) + 1 for s in spacing]
+    for value, obj in enumerate(ndimage.find_objects(labels), start=1):
+        if obj is None:
+            continue
+        box = tuple(
+            slice(max(0, b.start - m), min(n, b.stop + m))
+            for b, m, n in zip(obj, margin, labels.shape, strict=True)
+        )
+        own = labels[box] == value
+        image = np.asarray(hu[box], np.float32)
+        out[value - 1] = max(
+            float(_dot(_hessian(image, s, spacing)[own]).max()) for s in BLOB_SCALES_MM
+        )
+    return out
+
+
 def candidate_features(
     labels: npt.NDArray[np.int32],
     n: int,
@@ -176,6 +232,7 @@ def candidate_features(
             mean_hu - background,
             dense_shell,
             _attached(labels, hu > DENSE_HU if dense is None else dense, spacing, count),
+            _blobness(labels, hu, spacing, n),
         ]
     )
 

@@ -163,6 +163,19 @@ def measure_region(scene: Scene, value: int, box: Box) -> Region:
     )
 
 
+def is_centred(region: Region) -> bool:
+    """Whether ``region``'s measured centre lies in its body (within one voxel).
+
+    A lesion is a blob (assumption 4 of :mod:`~vesalius.analyze.chest_ct.nodule_candidates`),
+    so its centre is inside it; the centre of a branching vessel tree or a curved band falls
+    in the aerated lung between its arms.
+    """
+    centre = np.round(np.asarray(region.size.centroid)).astype(int)
+    lo = np.maximum(centre - 1, 0)
+    near = region.body[lo[0] : centre[0] + 2, lo[1] : centre[1] + 2, lo[2] : centre[2] + 2]
+    return bool(near.any())
+
+
 def measure_candidates(scene: Scene) -> list[Region]:
     """:func:`measure_region` of every candidate, in label order."""
     margin = [int(np.ceil((SHELL_MM + CORE_MM + 2.0) / s)) for s in scene.grid.spacing]
