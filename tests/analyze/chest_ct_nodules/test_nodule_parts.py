@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from vesalius.analyze.chest_ct import LungSegmentation, detect_nodules
+from vesalius.analyze.chest_ct.nodule_features import SHAPE_FEATURES, candidate_features
 from vesalius.analyze.chest_ct.nodule_measure import measure_ellipsoid
+from vesalius.analyze.chest_ct.nodule_regions import Region, is_centred
 from vesalius.analyze.chest_ct.nodule_type import SOLID_HU, nodule_kind
 from vesalius.core import Volume
 
@@ -59,6 +61,36 @@ def test_dark_noise_in_the_rim_does_not_shrink_a_small_nodule_to_no_width() -> N
     size = measure_ellipsoid(hu, body, np.zeros_like(body), -850.0, (1.0, 1.0, 1.0))
     assert 2.0 < size.short_axis_mm <= size.long_axis_mm < 5.0
     assert size.volume_mm3 > 0
+
+
+def test_blobness_tells_a_nodule_from_a_vessel_of_the_same_calibre() -> None:
+    """A user would see vessels reported as nodules, or nodules on vessels scored low."""
+    k, j, i = np.mgrid[:24, :40, :40].astype(float)
+    ball = (k - 12) ** 2 + (j - 12) ** 2 + (i - 12) ** 2 <= 16  # 8 mm across
+    tube = (k - 12) ** 2 + (j - 30) ** 2 <= 16  # an 8 mm vessel across the volume
+    labels = np.where(ball, 1, np.where(tube, 2, 0)).astype(np.int32)
+    hu = np.where(labels > 0, 30.0, -850.0).astype(np.float32)
+    f = candidate_features(labels, 2, hu, (1.0, 1.0, 1.0))
+    blob = f[:, SHAPE_FEATURES.index("blobness")]
+    assert blob[0] > 10.0 * blob[1]
+
+
+def _region(body: np.ndarray) -> Region:
+    size = measure_ellipsoid(
+        np.where(body, 30.0, -850.0), body, np.zeros_like(body), -850.0, (1.0, 1.0, 1.0)
+    )
+    box = (slice(0, body.shape[0]), slice(0, body.shape[1]), slice(0, body.shape[2]))
+    return Region(1, box, body, -850.0, size, "solid", None, None)
+
+
+def test_a_branching_vessel_is_not_a_blob_but_a_nodule_is() -> None:
+    """A vessel tree, its centre in the lung between its arms, must not become a mass."""
+    k, j, i = np.mgrid[:9, :40, :40]
+    ball = (k - 4) ** 2 + (j - 20) ** 2 + (i - 20) ** 2 <= 16
+    r = np.hypot(j - 20, i - 20)
+    arc = (abs(k - 4) <= 1) & (r >= 12) & (r <= 15) & (j < 24)  # a curved vessel
+    assert is_centred(_region(ball))
+    assert not is_centred(_region(arc))
 
 
 def test_types_follow_the_physical_cutoffs() -> None:
