@@ -57,7 +57,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -123,6 +123,22 @@ def _shell(
     return np.where(np.isfinite(medians), medians, -1000.0), np.nan_to_num(dense, nan=1.0)
 
 
+def _grown_boxes(
+    labels: npt.NDArray[np.int32], margin_mm: float, spacing: Spacing
+) -> Iterator[tuple[int, tuple[slice, ...]]]:
+    """Each candidate's label and its bounding box grown by ``margin_mm`` (and a voxel)."""
+    margin = [int(np.ceil(margin_mm / s)) + 1 for s in spacing]
+    for value, obj in enumerate(ndimage.find_objects(labels), start=1):
+        if obj is not None:
+            yield (
+                value,
+                tuple(
+                    slice(max(0, b.start - m), min(n, b.stop + m))
+                    for b, m, n in zip(obj, margin, labels.shape, strict=True)
+                ),
+            )
+
+
 def _attached(
     labels: npt.NDArray[np.int32],
     dense: BoolArray,
@@ -131,15 +147,8 @@ def _attached(
 ) -> npt.NDArray[np.float64]:
     """Dense volume attached to each candidate within :data:`ATTACHED_MM`, over its volume."""
     out = np.zeros(count.size)
-    margin = [int(np.ceil(ATTACHED_MM / s)) + 1 for s in spacing]
     full = np.ones((3, 3, 3), bool)
-    for value, obj in enumerate(ndimage.find_objects(labels), start=1):
-        if obj is None:
-            continue
-        box = tuple(
-            slice(max(0, b.start - m), min(n, b.stop + m))
-            for b, m, n in zip(obj, margin, labels.shape, strict=True)
-        )
+    for value, box in _grown_boxes(labels, ATTACHED_MM, spacing):
         own = labels[box] == value
         near = ndimage.distance_transform_edt(~own, sampling=spacing) <= ATTACHED_MM
         parts, _ = ndimage.label((near & dense[box]) | own, structure=full)
@@ -181,14 +190,7 @@ def _blobness(
     Computed on each candidate's box grown by three of the largest scale, not the whole grid.
     """
     out = np.zeros(count)
-    margin = [int(np.ceil(3.0 * max(BLOB_SCALES_MM) / s)) + 1 for s in spacing]
-    for value, obj in enumerate(ndimage.find_objects(labels), start=1):
-        if obj is None:
-            continue
-        box = tuple(
-            slice(max(0, b.start - m), min(n, b.stop + m))
-            for b, m, n in zip(obj, margin, labels.shape, strict=True)
-        )
+    for value, box in _grown_boxes(labels, 3.0 * max(BLOB_SCALES_MM), spacing):
         own = labels[box] == value
         image = np.asarray(hu[box], np.float32)
         out[value - 1] = max(
