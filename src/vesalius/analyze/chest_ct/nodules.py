@@ -8,9 +8,9 @@ of about 1.4 mm (:mod:`~vesalius.analyze.chest_ct.nodule_grid`):
 2. false-positive reduction: candidates smaller than a 4 mm ball
    (:data:`MIN_VOLUME_MM3`) or whose centre is not inside them (a vessel tree, not a blob:
    :func:`~vesalius.analyze.chest_ct.nodule_regions.is_centred`) are dropped, the others
-   are scored by boosted decision stumps
-   trained on phantoms (:mod:`~vesalius.analyze.chest_ct.nodule_classifier`, model card
-   there); lesions at least 20 mm thick are kept by rule;
+   are scored by boosted decision stumps trained on phantoms
+   (:mod:`~vesalius.analyze.chest_ct.nodule_classifier`, model card there); lesions at
+   least 20 mm thick are kept by rule;
 3. measurement: long and short axis (Lung-RADS plane), mean diameter, volume, partial-volume
    corrected mean HU (:mod:`~vesalius.analyze.chest_ct.nodule_measure`);
 4. type and solid component (:mod:`~vesalius.analyze.chest_ct.nodule_type`);
@@ -236,17 +236,22 @@ def screened(x: npt.NDArray[np.float64], regions: list[Region]) -> npt.NDArray[n
     if not len(x):
         return np.zeros(0, bool)
     volume = np.exp(x[:, FEATURES.index("log_volume")])
-    mass = x[:, FEATURES.index("thickness")] >= MASS_THICKNESS_MM
     centred = np.array([is_centred(r) for r in regions], bool)
-    return np.asarray((volume >= MIN_VOLUME_MM3) & (centred | mass))
+    return np.asarray((volume >= MIN_VOLUME_MM3) & (centred | _masses(x)))
+
+
+def _masses(x: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Candidates thick enough (:data:`MASS_THICKNESS_MM`) to be kept by rule."""
+    if not len(x):
+        return np.zeros(0, bool)
+    return np.asarray(x[:, FEATURES.index("thickness")] >= MASS_THICKNESS_MM)
 
 
 def _kept(
     x: npt.NDArray[np.float64], regions: list[Region], model: NoduleModel
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
     p = model.probability(x) if len(x) else np.zeros(0)
-    thick = x[:, FEATURES.index("thickness")] >= MASS_THICKNESS_MM if len(x) else np.zeros(0, bool)
-    p = np.where(thick, 1.0, p)
+    p = np.where(_masses(x), 1.0, p)
     return screened(x, regions) & (p >= model.threshold), p
 
 
