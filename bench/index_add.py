@@ -68,7 +68,7 @@ def headers(n: int) -> list[InstanceHeader]:
 def blob(k: int) -> BlobRef:
     """A made-up blob reference (content-addressed path shape of the blob store)."""
     digest = f"{k:064x}"
-    return BlobRef(path=f"{digest[:2]}/{digest[2:4]}/{digest}.dcm", size=525_000, sha256=digest)
+    return BlobRef(path=f"{digest[:2]}/{digest}.dcm", size=525_000, sha256=digest)
 
 
 def run(

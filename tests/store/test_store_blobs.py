@@ -19,13 +19,42 @@ def _temporaries(root: Path) -> list[Path]:
 
 
 def test_put_names_the_blob_by_its_sha256(tmp_path: Path) -> None:
-    """The path comes from the bytes' checksum only, two levels of fan-out."""
+    """The path comes from the bytes' checksum only, in one of 256 folders made ahead."""
     data = b"DICM" + bytes(range(256))
     ref = BlobStore(tmp_path).put(data)
     digest = hashlib.sha256(data).hexdigest()
-    assert ref.path == f"{digest[:2]}/{digest[2:4]}/{digest}.dcm"
+    assert ref.path == f"{digest[:2]}/{digest}.dcm"
     assert (ref.size, ref.sha256) == (len(data), digest)
     assert (tmp_path / ref.path).read_bytes() == data
+
+
+def test_blobs_of_the_earlier_two_level_layout_still_read(tmp_path: Path) -> None:
+    """A store made before the one-level layout serves its ab/cd/ blobs, checksum checked."""
+    data = b"an instance stored by an earlier version"
+    digest = hashlib.sha256(data).hexdigest()
+    legacy = tmp_path / digest[:2] / digest[2:4] / f"{digest}.dcm"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(data)
+    blobs = BlobStore(tmp_path)
+    assert blobs.get(f"{digest[:2]}/{digest[2:4]}/{digest}.dcm") == data
+    legacy.write_bytes(data.upper())
+    with pytest.raises(StoreError, match="corrupt blob"):
+        blobs.get(f"{digest[:2]}/{digest[2:4]}/{digest}.dcm")
+
+
+def test_a_missing_blob_folder_is_made_again(tmp_path: Path) -> None:
+    """Storing works even where someone removed the blob's folder after the store was made."""
+    blobs = BlobStore(tmp_path)
+    data = b"bytes whose folder is gone"
+    folder = tmp_path / hashlib.sha256(data).hexdigest()[:2]
+    folder.rmdir()
+    for direct in (False, True):
+        written = blobs.write(data, direct=direct)
+        assert written.folders == (tmp_path,)
+        blobs.sync([written])
+        assert blobs.get(written.ref.path) == data
+        blobs.delete(written.ref.path)
+        folder.rmdir()
 
 
 def test_stream_and_bytes_give_the_same_blob(tmp_path: Path) -> None:
@@ -112,7 +141,7 @@ def test_sweep_removes_only_old_temporaries(tmp_path: Path) -> None:
     """Temp files from a crash are swept once old; a write in progress is left alone."""
     blobs = BlobStore(tmp_path)
     old = tmp_path / "ab" / f"{TEMP_PREFIX}old"
-    old.parent.mkdir()
+    assert old.parent.is_dir()  # made with the store
     old.write_bytes(b"half")
     os.utime(old, (1, 1))
     fresh = tmp_path / "ab" / f"{TEMP_PREFIX}fresh"

@@ -147,7 +147,7 @@ def _fsync_files(files: set[Path]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        folders.update(path.parents[:3])  # ab/cd/, ab/ and the store (new folders' names)
+        folders.update(path.parents[:2])  # ab/ and the store (a new folder's name)
     for folder in folders:
         fd = os.open(folder, os.O_RDONLY)
         try:

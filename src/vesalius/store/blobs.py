@@ -1,7 +1,10 @@
 """A content-addressed blob store: files named by the SHA-256 of their bytes.
 
-A blob's path is derived from its checksum only (``ab/cd/abcd....dcm``), never from a DICOM
-value, so a crafted header can never steer a write outside the store. A blob is written to
+A blob's path is derived from its checksum only (``ab/abcd....dcm``), never from a DICOM
+value, so a crafted header can never steer a write outside the store. Its folder is one of
+256 made when the store is (:data:`FANOUT`), so that storing a blob never has to create and
+flush a folder (stores made before this layout keep their ``ab/cd/`` blobs, read as
+before). A blob is written to
 a temporary file in its final folder, hard-linked to its final name and fsynced (with the
 parent of any folder created for it): after :meth:`BlobStore.put` returns, the blob survives
 a crash or a power cut (on Linux journaling file systems the file's fsync also makes its
@@ -16,7 +19,7 @@ Examples
 >>> blobs = BlobStore(tempfile.mkdtemp())
 >>> ref = blobs.put(b"hello")
 >>> ref.path
-'2c/f2/2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824.dcm'
+'2c/2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824.dcm'
 >>> blobs.get(ref.path)
 b'hello'
 >>> blobs.free_bytes() > 0
@@ -47,7 +50,9 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 TEMP_PREFIX = ".tmp-"
-_PATH = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})(\.[a-z0-9]{1,8})?$")
+_PATH = re.compile(r"^[0-9a-f]{2}/(?:[0-9a-f]{2}/)?(?P<digest>[0-9a-f]{64})(\.[a-z0-9]{1,8})?$")
+FANOUT = tuple(f"{k:02x}" for k in range(256))
+"""The folders under the root that blobs go to: the first two hex digits of the checksum."""
 _SUFFIX = re.compile(r"^(\.[a-z0-9]{1,8})?$")
 _HELPER_LOCK = threading.Lock()
 _HELPER: ThreadPoolExecutor | None = None
@@ -104,6 +109,22 @@ class BlobStore:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise StoreError(f"{self.root}: cannot create the blob store: {err}") from None
+        self._make_fanout()
+
+    def _make_fanout(self) -> None:
+        """Create the :data:`FANOUT` folders (once per store; the last one marks it done).
+
+        A store that cannot be written to (a read-only copy) is left as it is: reading
+        needs no new folder, and a write creates the one it needs.
+        """
+        if (self.root / FANOUT[-1]).is_dir():
+            return
+        try:
+            for name in FANOUT:
+                (self.root / name).mkdir(exist_ok=True)
+            _fsync_dir(self.root)
+        except OSError as err:
+            log.debug("%s: blob folders not made ahead: %s", self.root, err)
 
     # -- paths -------------------------------------------------------------------------
 
@@ -126,11 +147,11 @@ class BlobStore:
         Examples
         --------
         >>> BlobStore.path_for("ab" * 32)
-        'ab/ab/abababababababababababababababababababababababababababababababab.dcm'
+        'ab/abababababababababababababababababababababababababababababababab.dcm'
         """
         if not _SUFFIX.match(suffix) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise StoreError(f"bad blob checksum {sha256!r} or suffix {suffix!r}")
-        return f"{sha256[:2]}/{sha256[2:4]}/{sha256}{suffix}"
+        return f"{sha256[:2]}/{sha256}{suffix}"
 
     # -- writing -----------------------------------------------------------------------
 
@@ -218,9 +239,9 @@ class BlobStore:
 
         A blob's own folder is not fsynced: each fsync costs a flush of the disk's cache,
         and on the journaling file systems of Linux (ext4, XFS, btrfs) the file's fsync
-        makes its new name durable with it. A folder created for the blob is fsynced into
-        its parent (that happens at most 65,792 times in a store's life), in another
-        thread at the same time as the file: both then wait for the same journal commit.
+        makes its new name durable with it. A folder created for the blob (only where a
+        :data:`FANOUT` folder is missing) is fsynced into its parent, in another thread at
+        the same time as the file: both then wait for the same journal commit.
 
         Raises
         ------
@@ -363,7 +384,7 @@ class BlobStore:
 
     def _check(self, path: str, actual: str) -> None:
         match = _PATH.match(path)
-        expected = match.group(3) if match else ""
+        expected = match.group("digest") if match else ""
         if actual != expected:
             raise StoreError(f"{self.root / path}: corrupt blob, SHA-256 is {actual}")
 
