@@ -46,6 +46,24 @@ def test_a_recycled_segment_does_not_replay_its_old_records(tmp_path: Path) -> N
     journal.close()
 
 
+def test_a_spare_is_allocated_ahead_and_holds_no_record(tmp_path: Path) -> None:
+    """The next segment is made while the current one fills: full size, on disk, empty."""
+    size = 1 << 20
+    journal = BlobJournal(tmp_path, segment_bytes=size)
+    journal.start()
+    while not (tmp_path / "spare.vjl").exists():  # made once a quarter of segment 1 is used
+        _append(journal, b"x" * (size // 8))
+    spare = tmp_path / "spare.vjl"
+    assert spare.stat().st_size == size
+    assert spare.stat().st_blocks * 512 >= size  # blocks reserved: a flush allocates none
+    assert spare.read_bytes() == bytes(size)
+    for segment, _ in journal.stop():
+        journal.retire(segment)
+    journal.start()  # segment 2 is the spare
+    assert list(journal.leftovers()) == []
+    journal.close()
+
+
 def test_a_record_larger_than_a_segment_gets_one_of_its_own(tmp_path: Path) -> None:
     journal = BlobJournal(tmp_path, segment_bytes=1024)
     journal.start()
