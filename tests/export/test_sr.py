@@ -250,6 +250,48 @@ def test_a_nodule_s_long_axis_is_drawn_on_the_axial_slice_through_it(
     assert source_uid == written_ct.headers[4].SOPInstanceUID
 
 
+def test_a_line_is_labelled_with_its_own_length_and_a_reformat_value_kept(
+    written_ct: WrittenCT, tmp_path: Path
+) -> None:
+    """A nodule whose Lung-RADS axes are on a coronal reformat: a viewer drawing the axial
+    line must not label it with the longer coronal length, and the coronal values (what
+    Lung-RADS used) must still be in the report, tied to the nodule."""
+    [stored] = _with_axes(written_ct, 4.0)
+    location = stored.finding.location
+    assert location is not None
+    assert location.axial_axes is not None
+    method = "ellipsoid fit; coronal plane"
+    coronal = (
+        Measurement(codes.LONG_AXIS, 17.5, "mm", method=method),
+        Measurement(codes.SHORT_AXIS, 9.0, "mm", method=method),
+    )
+    nodule = StoredFinding(
+        stored.id, replace(stored.finding, measurements=stored.finding.measurements + coronal)
+    )
+    data = _report_bytes(written_ct, [nodule])
+    report = read_report(data)
+    [group] = report.get_planar_roi_measurement_groups()
+    drawn = {m.name.meaning: m.value for m in group.get_measurements()}
+    long_ends, short_ends = (np.asarray(e) for e in location.axial_axes.to_json().values())
+    assert drawn["Long axis"] == pytest.approx(np.linalg.norm(long_ends[1] - long_ends[0]))
+    assert drawn["Short axis"] == pytest.approx(np.linalg.norm(short_ends[1] - short_ends[0]))
+    assert drawn["Mean diameter"] == 9.5  # not a line: kept as measured
+    derived = read_derived_measurements(report)
+    assert _values(derived) == [("Long axis", 17.5, "mm"), ("Short axis", 9.0, "mm")]
+    tracking = {
+        str(item.TextValue)
+        for m in derived
+        for item in m[0].ContentSequence
+        if item.ConceptNameCodeSequence[0].CodeValue == "112039"  # Tracking Identifier
+    }
+    assert tracking == {_identifier(group)}
+    assert {m.method.meaning for m in derived if m.method is not None} == {method}
+    needs_dciodvfy()
+    path = tmp_path / "sr.dcm"
+    path.write_bytes(data)
+    assert dciodvfy_errors(path) == []
+
+
 def test_axes_between_slices_fall_back_to_a_point(written_ct: WrittenCT) -> None:
     """A line drawn on a slice it is not on (axes of a reformat, or a stale geometry)."""
     report = read_report(_report_bytes(written_ct, _with_axes(written_ct, 4.5)))

@@ -9,6 +9,12 @@ planar ROI group (TID 1410) whose image region is, the most specific the finding
 - it has a voxel on its source series: a ``POINT`` SCOORD on the source slice;
 - it has only a point in the patient: a ``POINT`` SCOORD3D.
 
+A drawn long axis carries its own length: the group's long and short axis are those of the
+axial axes. A nodule measured for Lung-RADS on a coronal or sagittal reformat (its longest
+dimension there) has other values; those go to "Derived Imaging Measurements" with the
+finding's Tracking Identifier and the plane as their method, so that the line a viewer
+draws is never labelled with a length it does not have.
+
 Its segment, when in a SEG, is a volumetric ROI group (TID 1411) referencing that segment,
 with the same Tracking Identifier and Tracking UID (viewers merge groups by Tracking UID);
 its measurements and categories are written once, in the planar group.
@@ -38,14 +44,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes as dicom_codes
 
-from vesalius.findings.model import Category, CodedConcept, Finding, Segment
+from vesalius.findings import codes as our_codes
+from vesalius.findings.model import (
+    AxisEnds,
+    Category,
+    CodedConcept,
+    Finding,
+    Measurement,
+    Segment,
+)
 from vesalius.io.dicom_write import derive_uid
 
 LOCAL_SCHEME = "99VESALIUS"
@@ -56,6 +70,8 @@ DERIVED_IMAGING_MEASUREMENTS = hd.sr.CodedConcept("126011", "DCM", "Derived Imag
 QUALITATIVE_EVALUATIONS = hd.sr.CodedConcept("C0034375", "UMLS", "Qualitative Evaluations")
 ON_SLICE_MM = 0.25
 """Axis end points this close to an image's plane (mm) are drawn on that image."""
+AS_DRAWN_MM = 0.05
+"""A long or short axis this close to its drawn line's length (mm) was measured on it."""
 Group = (
     hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations
     | hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations
@@ -114,9 +130,50 @@ def _sites(finding: Finding) -> list[hd.sr.FindingSite]:
     return [hd.sr.FindingSite(coded(location.site), laterality=side)]
 
 
-def _measurements(finding: Finding) -> list[hd.sr.Measurement]:
+def _length(ends: Segment) -> float:
+    start, end = np.asarray(ends, np.float64)
+    return float(np.linalg.norm(end - start))
+
+
+def _drawn_lengths(axes: AxisEnds) -> dict[CodedConcept, float]:
+    return {
+        our_codes.LONG_AXIS: _length(axes.long_axis),
+        our_codes.SHORT_AXIS: _length(axes.short_axis),
+    }
+
+
+def as_drawn(finding: Finding, drawn: AxisEnds | None) -> list[Measurement]:
+    """The finding's measurements, its long and short axis those of the ``drawn`` axes.
+
+    >>> from vesalius.core import SeriesRef
+    >>> axes = AxisEnds(((0.0, 0.0, 5.0), (9.0, 0.0, 5.0)), ((4.5, -3.0, 5.0), (4.5, 3.0, 5.0)))
+    >>> finding = Finding(our_codes.NODULE, "a", "1", SeriesRef("1", "2"), measurements=(
+    ...     Measurement(our_codes.LONG_AXIS, 11.0, "mm"),  # on a coronal reformat
+    ...     Measurement(our_codes.SHORT_AXIS, 6.0, "mm")))
+    >>> [(m.concept.meaning, m.value) for m in as_drawn(finding, axes)]
+    [('Long axis', 9.0), ('Short axis', 6.0)]
+    """
+    elsewhere = measured_elsewhere(finding, drawn)
+    lengths = {} if drawn is None else _drawn_lengths(drawn)
     return [
-        hd.sr.Measurement(coded(m.concept), m.value, unit(m.unit)) for m in finding.measurements
+        replace(m, value=lengths[m.concept], method="") if m in elsewhere else m
+        for m in finding.measurements
+    ]
+
+
+def measured_elsewhere(finding: Finding, drawn: AxisEnds | None) -> list[Measurement]:
+    """The finding's long and short axis when not those of the ``drawn`` axes (a reformat)."""
+    lengths = {} if drawn is None else _drawn_lengths(drawn)
+    return [
+        m
+        for m in finding.measurements
+        if m.concept in lengths and abs(m.value - lengths[m.concept]) > AS_DRAWN_MM
+    ]
+
+
+def _measurements(finding: Finding, drawn: AxisEnds | None) -> list[hd.sr.Measurement]:
+    return [
+        hd.sr.Measurement(coded(m.concept), m.value, unit(m.unit)) for m in as_drawn(finding, drawn)
     ]
 
 
@@ -150,6 +207,16 @@ def _image_region(ends: Segment, images: Sequence[Dataset]) -> hd.sr.ImageRegion
         return None
     image = hd.sr.SourceImageForRegion(str(ds.SOPClassUID), str(ds.SOPInstanceUID))
     return hd.sr.ImageRegion(hd.sr.GraphicTypeValues.POLYLINE, xy, image)
+
+
+def drawn_axes(finding: Finding, images: Sequence[Dataset]) -> AxisEnds | None:
+    """The finding's axial axes when its long axis is drawn on one of ``images``."""
+    location = finding.location
+    if location is None or location.axial_axes is None:
+        return None
+    if _image_region(location.axial_axes.long_axis, images) is None:
+        return None
+    return location.axial_axes
 
 
 def _region(
@@ -226,24 +293,29 @@ def measurement_groups(
         finding_type=coded(finding.finding_type),
         algorithm_id=_algorithm(finding),
         finding_sites=_sites(finding) or None,
-        measurements=_measurements(finding) or None,
+        measurements=_measurements(finding, drawn_axes(finding, images)) or None,
         qualitative_evaluations=_evaluations(finding) or None,
     )
     return [planar] if segment is None else [planar, _volumetric(stored, segment)]
 
 
 def derived_measurements(
-    stored: StoredFinding, *, segment: SegmentRef | None
+    stored: StoredFinding,
+    *,
+    segment: SegmentRef | None,
+    measurements: Sequence[Measurement] | None = None,
 ) -> list[hd.sr.Measurement]:
-    """A finding's measurements as TID 300 measurements (for "Derived Imaging Measurements")."""
+    """A finding's measurements (default: all) as TID 300 measurements, for "Derived
+    Imaging Measurements"; a measurement's method text is its Measurement Method."""
     finding = stored.finding
     found = []
-    for m in finding.measurements:
+    for m in finding.measurements if measurements is None else measurements:
         measurement = hd.sr.Measurement(
             coded(m.concept),
             m.value,
             unit(m.unit),
             tracking_identifier=_tracking(stored),
+            method=local_code(m.method) if m.method else None,
             finding_sites=_sites(finding) or None,
             algorithm_id=_algorithm(finding),
         )
@@ -320,6 +392,8 @@ def report_content(
         )
         if placed:
             groups.extend(placed)
+            elsewhere = measured_elsewhere(stored.finding, drawn_axes(stored.finding, series))
+            derived.extend(derived_measurements(stored, segment=None, measurements=elsewhere))
             continue
         derived.extend(derived_measurements(stored, segment=segment))
         evaluations.extend(document_evaluations(stored.finding))

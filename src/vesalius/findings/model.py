@@ -178,8 +178,10 @@ def _segment(name: str, value: Any) -> None:
 class AxisEnds:
     """End points of a lesion's long and short axis on one source image, in LPS mm.
 
-    What a viewer draws over the image the lesion was measured on (the acquired axial slice
-    through it); the measured lengths are the finding's measurements.
+    What a viewer draws over the acquired axial slice through the lesion. Their lengths are
+    the finding's long and short axis when it was measured on that plane; a lesion measured
+    on a coronal or sagittal reformat (Lung-RADS: the plane of its largest dimension) has
+    other values, and the DICOM SR labels the drawn lines with their own lengths.
 
     >>> ends = AxisEnds(((0.0, 0.0, 5.0), (9.0, 0.0, 5.0)), ((4.5, -3.0, 5.0), (4.5, 3.0, 5.0)))
     >>> AxisEnds.from_json(ends.to_json()) == ends
