@@ -15,6 +15,7 @@ from pathlib import Path
 
 import highdicom as hd
 import numpy as np
+import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.sr.codedict import codes as dicom_codes
@@ -119,6 +120,18 @@ def test_exported_seg_passes_dciodvfy(analysed_chest: AnalysedChest, tmp_path: P
         path = tmp_path / f"seg{n}.dcm"
         path.write_bytes(seg.data)
         assert dciodvfy_errors(path) == []
+
+
+def test_a_study_s_segs_are_told_apart_by_what_they_segment(
+    analysed_chest: AnalysedChest,
+) -> None:
+    """A viewer listing two SEGs of one study under the same name: the radiologist cannot
+    tell the lungs from the nodules without opening each."""
+    segs = export_segs(analysed_chest.store, analysed_chest.blobs, analysed_chest.study_uid)
+    names = sorted(str(pydicom.dcmread(io.BytesIO(s.data)).SeriesDescription) for s in segs)
+    assert len(segs) >= 2
+    assert len(set(names)) == len(names)
+    assert "AI segmentation: lungs (not reviewed)" in names
 
 
 def test_study_without_segmentation_exports_no_seg(analysed_chest: AnalysedChest) -> None:

@@ -100,7 +100,9 @@ def check_image_and_segmentation(page: Page) -> None:
 
     segs = page.locator("[data-cy=study-browser-thumbnail-no-image]", has_text="SEG")
     assert segs.count() >= 1, "OHIF does not list our SEG series"
-    segs.first.dblclick()  # OHIF overlays a SEG on the series it segments
+    lungs = segs.filter(has_text="lungs")
+    assert lungs.count() == 1, "the lungs' SEG is not told apart from the others"
+    lungs.dblclick()  # OHIF overlays a SEG on the series it segments
     page.wait_for_timeout(3000)
     scroll_to(page, middle)
     overlaid = page.screenshot(clip=clip)
@@ -245,7 +247,8 @@ def test_our_seg_overlays_the_ct_in_ohifs_mpr_views(
     sign_in(page, url)
     page.goto(f"{url}/viewer/viewer?StudyInstanceUIDs={study.study_uid}&hangingprotocolId=mpr")
     plain = {plane: rendered(page, f"mpr-{plane}", coloured=False) for plane in MPR_PLANES}
-    page.locator("[data-cy=study-browser-thumbnail-no-image]", has_text="SEG").first.dblclick()
+    thumbnails = page.locator("[data-cy=study-browser-thumbnail-no-image]", has_text="SEG")
+    thumbnails.filter(has_text="lungs").dblclick()
     for plane in ("axial", "coronal"):  # the sagittal midline cuts between the lungs
         before = coloured_fraction(plain[plane])
         for _ in range(240):

@@ -102,7 +102,12 @@ class SegIdentity:
     content_label: str = "SEGMENTATION"
 
     @classmethod
-    def derived(cls, *parts: str, series_number: int = 901) -> SegIdentity:
+    def derived(
+        cls,
+        *parts: str,
+        series_number: int = 901,
+        series_description: str = "AI segmentation (not reviewed)",
+    ) -> SegIdentity:
         """UIDs derived from ``parts`` (the same parts give the same UIDs: re-exports match).
 
         >>> a, b = SegIdentity.derived("x", "1"), SegIdentity.derived("x", "1")
@@ -113,6 +118,7 @@ class SegIdentity:
             derive_uid(*parts, "seg-series"),
             derive_uid(*parts, "seg-instance"),
             series_number=series_number,
+            series_description=series_description[:64],
         )
 
 

@@ -121,12 +121,28 @@ def source_headers(
     return [dcmread(blobs.locate(p), stop_before_pixels=True) for p in paths]
 
 
+def series_description(algorithm_name: str) -> str:
+    """What a viewer lists a SEG as: what it segments (the analysis), not reviewed.
+
+    A study has one SEG per analysis, so that the lungs and the nodules are told apart.
+
+    >>> series_description("vesalius.chest-ct.lungs")
+    'AI segmentation: lungs (not reviewed)'
+    """
+    subject = algorithm_name.rsplit(".", 1)[-1].replace("-", " ").replace("_", " ")
+    return f"AI segmentation: {subject} (not reviewed)"
+
+
 def _export(store: Store, blobs: BlobStore, study_uid: str, row: Segmentation) -> SegExport:
     labels = load_label_map(blobs, row)
     sources = sources_on_grid(source_headers(store, blobs, study_uid, row.series_uid), labels)
     segments = segment_infos(row)
     identity = SegIdentity.derived(
-        study_uid, row.series_uid, row.blob_path, series_number=SEG_SERIES_NUMBER
+        study_uid,
+        row.series_uid,
+        row.blob_path,
+        series_number=SEG_SERIES_NUMBER,
+        series_description=series_description(row.algorithm_name),
     )
     data = encode_seg(
         np.asarray(labels.array),
