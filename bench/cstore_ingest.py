@@ -4,10 +4,14 @@ Writes ``N`` CT instances (512 x 512 int16, explicit VR little endian) with pydi
 sends them with the same sender for every receiver, dcmtk ``storescu`` (one process per
 association, the files dealt round-robin), over 1 and over 4 parallel associations, to:
 
-- Vesalius: our listener in its own process (storage associations on its lean Upper
-  Layer, :mod:`vesalius.ingest.dimse.fast_store`), durable: each blob fsynced, then its
-  index row committed (SQLite ``synchronous=FULL``, group commits across associations),
-  before its acknowledgement;
+- ``vesalius``: our listener in its own process (storage associations on its lean Upper
+  Layer, :mod:`vesalius.ingest.dimse.fast_store`) as configured by default: an instance is
+  acknowledged once its bytes are flushed in the ingest journal (one ``fdatasync`` for
+  all that arrived meanwhile) and its index row committed; blob files and index are
+  flushed by checkpoints (:mod:`vesalius.store.journal`);
+- ``ves-fsync``: the same without the journal (``ingest_journal = false``): each blob
+  fsynced, then its index row committed (SQLite ``synchronous=FULL``, group commits
+  across associations), before its acknowledgement;
 - Orthanc 1.10 with ``SyncStorageArea`` true (fsync of each file, SQLite index);
 - dcmtk ``storescp --fork`` writing files, no index and no fsync: the ceiling.
 
