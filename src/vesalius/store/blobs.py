@@ -3,15 +3,14 @@
 A blob's path is derived from its checksum only (``ab/abcd....dcm``), never from a DICOM
 value, so a crafted header can never steer a write outside the store. Its folder is one of
 256 made when the store is (:data:`FANOUT`), so that storing a blob never has to create and
-flush a folder (stores made before this layout keep their ``ab/cd/`` blobs, read as
-before). A blob is written to
-a temporary file in its final folder, hard-linked to its final name and fsynced (with the
-parent of any folder created for it): after :meth:`BlobStore.put` returns, the blob survives
-a crash or a power cut (on Linux journaling file systems the file's fsync also makes its
-name durable; see :meth:`BlobStore.sync`). A crash during
-``put`` may leave a temporary file (:meth:`BlobStore.sweep_temporaries` removes it) or a
-short file under the final name, which nothing refers to, reads refuse (the checksum) and
-the next put of the same bytes replaces. Reading verifies the checksum.
+flush a folder (stores made before this layout keep their ``ab/cd/`` blobs, read as before).
+A blob is written to a temporary file in its final folder, hard-linked to its final name and
+fsynced (with the parent of any folder created for it): after :meth:`BlobStore.put` returns,
+the blob survives a crash or a power cut (on Linux journaling file systems the file's fsync
+also makes its name durable; see :meth:`BlobStore.sync`). A crash during ``put`` may leave a
+temporary file (:meth:`BlobStore.sweep_temporaries` removes it) or a short file under the
+final name, which nothing refers to, reads refuse (the checksum) and the next put of the
+same bytes replaces. Reading verifies the checksum.
 
 Examples
 --------

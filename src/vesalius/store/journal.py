@@ -15,11 +15,11 @@ Layout: ``seg-<number>.vjl`` files in one folder, each ``segment_bytes`` long (a
 ahead of use with ``posix_fallocate``, so that a flush allocates no blocks; a retired
 segment is reused as it is) plus a ``lock`` file held while a process owns the journal. A
 record is a 76-byte head (magic, segment and record numbers, payload length, SHA-256, blob
-suffix, CRC-32 of the head) followed by the payload. Reading
-stops at the first record whose head, segment number or SHA-256 does not match: a torn
-write is always the last record, never acknowledged (records are written in order, and a
-batch is flushed before the next is written). A retired segment is recycled as a spare:
-its stale records carry an older segment number, so they never read as current.
+suffix, CRC-32 of the head) followed by the payload. Reading stops at the first record whose
+head, segment number or SHA-256 does not match: a torn write is always the last record,
+never acknowledged (records are written in order, and a batch is flushed before the next is
+written). A retired segment is recycled as a spare: its stale records carry an older segment
+number, so they never read as current.
 
 Examples
 --------
@@ -380,8 +380,9 @@ class BlobJournal:
 
         Writing zeros instead would spare each flush a small metadata update (the blocks
         becoming "written"), but it writes every byte of the journal twice, and ingest is
-        limited by the disk's write bandwidth long before its flushes (C-STORE over four
-        associations, ``bench/cstore_ingest.py``: about a quarter faster this way).
+        limited by the disk's write bandwidth long before its flushes (C-STORE of 1,000 CT
+        instances, ``bench/cstore_ingest.py``: about 1.4 times as fast this way, on one
+        association and on four).
         """
         tmp = self.folder / "spare.tmp"
         try:
