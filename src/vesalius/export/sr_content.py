@@ -209,26 +209,31 @@ def _image_region(ends: Segment, images: Sequence[Dataset]) -> hd.sr.ImageRegion
     return hd.sr.ImageRegion(hd.sr.GraphicTypeValues.POLYLINE, xy, image)
 
 
-def drawn_axes(finding: Finding, images: Sequence[Dataset]) -> AxisEnds | None:
-    """The finding's axial axes when its long axis is drawn on one of ``images``."""
+@dataclass(frozen=True)
+class Drawn:
+    """A finding's axial axes and their long axis as a ``POLYLINE`` on one source image."""
+
+    axes: AxisEnds
+    line: hd.sr.ImageRegion
+
+
+def drawn_axes(finding: Finding, images: Sequence[Dataset]) -> Drawn | None:
+    """The finding's axial axes when its long axis can be drawn on one of ``images``."""
     location = finding.location
     if location is None or location.axial_axes is None:
         return None
-    if _image_region(location.axial_axes.long_axis, images) is None:
-        return None
-    return location.axial_axes
+    line = _image_region(location.axial_axes.long_axis, images)
+    return None if line is None else Drawn(location.axial_axes, line)
 
 
 def _region(
-    finding: Finding, images: Sequence[Dataset], frame_of_reference_uid: str | None
+    finding: Finding, drawn: Drawn | None, frame_of_reference_uid: str | None
 ) -> hd.sr.ImageRegion | hd.sr.ImageRegion3D | None:
     location, source = finding.location, finding.source
     if location is None:
         return None
-    if location.axial_axes is not None:
-        polyline = _image_region(location.axial_axes.long_axis, images)
-        if polyline is not None:
-            return polyline
+    if drawn is not None:
+        return drawn.line
     if location.voxel_kji is not None and source.sop_class_uid:
         k, j, i = location.voxel_kji
         if 0 <= k < len(source.sop_instance_uids):
@@ -276,15 +281,15 @@ def measurement_groups(
     stored: StoredFinding,
     *,
     segment: SegmentRef | None,
-    images: Sequence[Dataset],
+    drawn: Drawn | None,
     frame_of_reference_uid: str | None,
 ) -> list[Group]:
     """The finding's groups: planar, then volumetric when segmented; none without a region.
 
-    ``images`` are the headers of the finding's source series.
+    ``drawn`` is :func:`drawn_axes` of the finding on its source series.
     """
     finding = stored.finding
-    region = _region(finding, images, frame_of_reference_uid)
+    region = _region(finding, drawn, frame_of_reference_uid)
     if region is None:
         return []
     planar = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
@@ -293,7 +298,7 @@ def measurement_groups(
         finding_type=coded(finding.finding_type),
         algorithm_id=_algorithm(finding),
         finding_sites=_sites(finding) or None,
-        measurements=_measurements(finding, drawn_axes(finding, images)) or None,
+        measurements=_measurements(finding, drawn.axes if drawn else None) or None,
         qualitative_evaluations=_evaluations(finding) or None,
     )
     return [planar] if segment is None else [planar, _volumetric(stored, segment)]
@@ -387,12 +392,13 @@ def report_content(
         series = by_series.get(stored.finding.source.series_uid, [])
         frame = str(series[0].FrameOfReferenceUID) if series else None
         segment = segments.get(stored.id)
+        drawn = drawn_axes(stored.finding, series)
         placed = measurement_groups(
-            stored, segment=segment, images=series, frame_of_reference_uid=frame
+            stored, segment=segment, drawn=drawn, frame_of_reference_uid=frame
         )
         if placed:
             groups.extend(placed)
-            elsewhere = measured_elsewhere(stored.finding, drawn_axes(stored.finding, series))
+            elsewhere = measured_elsewhere(stored.finding, drawn.axes if drawn else None)
             derived.extend(derived_measurements(stored, segment=None, measurements=elsewhere))
             continue
         derived.extend(derived_measurements(stored, segment=segment))
