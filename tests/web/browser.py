@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Locator, Page, sync_playwright
 
 from tests.web.served_app import RADIOLOGIST
 
@@ -76,3 +76,8 @@ def sign_in(page: Page, url: str, account: tuple[str, str] = RADIOLOGIST) -> Non
     page.get_by_label("Password").fill(account[1])
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{url}/")
+
+
+def series_thumbnails(page: Page, modality: str) -> Locator:
+    """OHIF's study browser thumbnails of the series of ``modality`` (SEG, SR, PMAP...)."""
+    return page.locator("[data-cy=study-browser-thumbnail-no-image]", has_text=modality)

@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.web.browser import CHROMIUM, PATIENCE_MS, coloured_fraction, grey_spread, needed, sign_in
+from tests.web.browser import (
+    CHROMIUM,
+    PATIENCE_MS,
+    coloured_fraction,
+    grey_spread,
+    needed,
+    series_thumbnails,
+    sign_in,
+)
 from tests.web.scenario import AnalysedStudy, analysed_chest_ct, imported_pet_ct
 from tests.web.served_app import ADMIN, RADIOLOGIST, build_app, serving
 from vesalius.service.web.ohif import default_dist, has_dist
@@ -98,7 +106,7 @@ def check_image_and_segmentation(page: Page) -> None:
     # a first visit (fresh browser profile) gets no onboarding tour over the images
     assert page.locator(".shepherd-element").count() == 0, "OHIF's first-visit tour pops up"
 
-    segs = page.locator("[data-cy=study-browser-thumbnail-no-image]", has_text="SEG")
+    segs = series_thumbnails(page, "SEG")
     assert segs.count() >= 1, "OHIF does not list our SEG series"
     lungs = segs.filter(has_text="lungs")
     assert lungs.count() == 1, "the lungs' SEG is not told apart from the others"
@@ -247,8 +255,7 @@ def test_our_seg_overlays_the_ct_in_ohifs_mpr_views(
     sign_in(page, url)
     page.goto(f"{url}/viewer/viewer?StudyInstanceUIDs={study.study_uid}&hangingprotocolId=mpr")
     plain = {plane: rendered(page, f"mpr-{plane}", coloured=False) for plane in MPR_PLANES}
-    thumbnails = page.locator("[data-cy=study-browser-thumbnail-no-image]", has_text="SEG")
-    thumbnails.filter(has_text="lungs").dblclick()
+    series_thumbnails(page, "SEG").filter(has_text="lungs").dblclick()
     for plane in ("axial", "coronal"):  # the sagittal midline cuts between the lungs
         before = coloured_fraction(plain[plane])
         for _ in range(240):

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page
 
-from tests.web.browser import CHROMIUM, coloured_fraction, needed, sign_in
+from tests.web.browser import CHROMIUM, coloured_fraction, needed, series_thumbnails, sign_in
 from tests.web.served_app import build_app, serving
 from vesalius.core import ProvenanceStep, SeriesRef
 from vesalius.export.dispatch import export_study
@@ -130,7 +130,7 @@ def test_our_parametric_map_loads_over_the_ct_in_ohif(
     sign_in(page, url)
     page.goto(f"{url}/viewer/viewer?StudyInstanceUIDs={study.study_uid}")
     page.locator("[data-cy=study-browser-thumbnail]").first.wait_for()
-    maps = page.locator("[data-cy=study-browser-thumbnail-no-image]", has_text="PMAP")
+    maps = series_thumbnails(page, "PMAP")
     maps.first.wait_for()
     assert maps.count() == 1, "OHIF does not list our Parametric Map series"
     maps.first.dblclick()

@@ -20,7 +20,7 @@ import pydicom
 import pytest
 from playwright.sync_api import Page
 
-from tests.web.browser import CHROMIUM, needed, sign_in
+from tests.web.browser import CHROMIUM, needed, series_thumbnails, sign_in
 from tests.web.scenario import analysed_chest_ct
 from tests.web.served_app import build_app, serving
 from vesalius.export.sr import stored_findings
@@ -119,7 +119,7 @@ def test_our_sr_loads_in_ohif_with_each_nodule_s_long_axis_on_its_slice(
     sign_in(page, url)
     page.goto(f"{url}/viewer/viewer?StudyInstanceUIDs={study_uid}")
     page.locator("[data-cy=study-browser-thumbnail]").first.wait_for()
-    reports = page.locator("[data-cy=study-browser-thumbnail-no-image]", has_text="SR")
+    reports = series_thumbnails(page, "SR")
     reports.first.wait_for()
     assert reports.count() == 1, "OHIF does not list our SR series"
     reports.first.dblclick()

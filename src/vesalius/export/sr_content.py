@@ -142,6 +142,11 @@ def _drawn_lengths(axes: AxisEnds) -> dict[CodedConcept, float]:
     }
 
 
+def _off_line(m: Measurement, lengths: Mapping[CodedConcept, float]) -> bool:
+    """Whether ``m`` is an axis whose value is not its drawn line's length (a reformat)."""
+    return m.concept in lengths and abs(m.value - lengths[m.concept]) > AS_DRAWN_MM
+
+
 def as_drawn(finding: Finding, drawn: AxisEnds | None) -> list[Measurement]:
     """The finding's measurements, its long and short axis those of the ``drawn`` axes.
 
@@ -153,10 +158,9 @@ def as_drawn(finding: Finding, drawn: AxisEnds | None) -> list[Measurement]:
     >>> [(m.concept.meaning, m.value) for m in as_drawn(finding, axes)]
     [('Long axis', 9.0), ('Short axis', 6.0)]
     """
-    elsewhere = measured_elsewhere(finding, drawn)
     lengths = {} if drawn is None else _drawn_lengths(drawn)
     return [
-        replace(m, value=lengths[m.concept], method="") if m in elsewhere else m
+        replace(m, value=lengths[m.concept], method="") if _off_line(m, lengths) else m
         for m in finding.measurements
     ]
 
@@ -164,11 +168,7 @@ def as_drawn(finding: Finding, drawn: AxisEnds | None) -> list[Measurement]:
 def measured_elsewhere(finding: Finding, drawn: AxisEnds | None) -> list[Measurement]:
     """The finding's long and short axis when not those of the ``drawn`` axes (a reformat)."""
     lengths = {} if drawn is None else _drawn_lengths(drawn)
-    return [
-        m
-        for m in finding.measurements
-        if m.concept in lengths and abs(m.value - lengths[m.concept]) > AS_DRAWN_MM
-    ]
+    return [m for m in finding.measurements if _off_line(m, lengths)]
 
 
 def _measurements(finding: Finding, drawn: AxisEnds | None) -> list[hd.sr.Measurement]:

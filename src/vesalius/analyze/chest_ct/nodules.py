@@ -1,7 +1,7 @@
 """Lung nodule detection, measurement and typing on a chest CT.
 
 :func:`detect_nodules` runs, inside the lung segmentation's bounding box on a working grid
-of about 1.4 mm (:mod:`~vesalius.analyze.chest_ct.nodule_grid`):
+of blocks about 2 mm wide (:mod:`~vesalius.analyze.chest_ct.nodule_grid`):
 
 1. candidate generation: dense blobs thicker than the small vessels
    (:mod:`~vesalius.analyze.chest_ct.nodule_candidates`);
