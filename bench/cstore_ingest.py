@@ -16,11 +16,17 @@ association, the files dealt round-robin), over 1 and over 4 parallel associatio
 - dcmtk ``storescp --fork`` writing files, no index and no fsync: the ceiling.
 
 Each receiver starts fresh for every repetition (start-up not timed); the time is from the
-first storescu start to the last storescu exit (every instance acknowledged). The whole run
-happens inside ``unshare -n`` (Orthanc binds every interface): the script re-executes
-itself there. ``TCP_NODELAY=1`` is set for the DCMTK-based programs. The first lines give
-the disk's latency (write + fsync of 512 KB, a SQLite WAL ``synchronous=FULL`` commit),
-which bounds one association: every instance waits for one of each in turn.
+first storescu start to the last storescu exit (every instance acknowledged). The receivers
+take turns within each round, so that the machine's load drifting over the run weighs on all
+alike; the ratio is the median of the rounds' ratios. No store is deleted before the end
+(the run keeps about 13 GB): where thousands of inodes were freed minutes before, creating a
+file is slower (ext4 without a journal, as on the development machine, skips recently freed
+inodes one by one: a fifth of our listener's CPU time in a profile), and the receiver that
+followed a deletion paid for it. The whole run happens inside ``unshare -n`` (Orthanc binds
+every interface): the script re-executes itself there. ``TCP_NODELAY=1`` is set for the
+DCMTK-based programs. The first lines give the disk's latency (write + fsync of 512 KB, a
+SQLite WAL ``synchronous=FULL`` commit), which bounds one association: every instance waits
+for one of each in turn.
 
 Run: ``.venv/bin/python bench/cstore_ingest.py [--small] [--repeats N]``.
 The last line is ``RATIO cstore_ingest <ours / orthanc instances per second, 4 associations>``.
@@ -37,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
@@ -225,28 +231,45 @@ def disk_latency(folder: Path, n: int = 50) -> tuple[float, float]:
     return statistics.median(fsyncs) * 1e3, statistics.median(commits) * 1e3
 
 
-def measure(
-    name: str,
-    receiver: Callable[..., object],
-    paths: list[Path],
-    work: Path,
-    associations: int,
-    repeats: int,
+def run_once(
+    receiver: Callable[..., object], paths: list[Path], folder: Path, associations: int
 ) -> float:
-    rates = []
-    for rep in range(repeats):
-        folder = work / f"{name}-{associations}-{rep}"
-        with receiver(folder) as (port, ae):  # type: ignore[attr-defined]
-            rates.append(len(paths) / send(paths, port, ae, associations))
-        shutil.rmtree(folder, ignore_errors=True)
-    median = statistics.median(rates)
+    """Instances/s acknowledged by a fresh ``receiver`` in ``folder``."""
+    with receiver(folder) as (port, ae):  # type: ignore[attr-defined]
+        return len(paths) / send(paths, port, ae, associations)
+
+
+def report(name: str, associations: int, rates: list[float]) -> None:
     print(
-        f"{name:<9} {associations} assoc: {median:8.1f} instances/s  (runs: "
+        f"{name:<9} {associations} assoc: {statistics.median(rates):8.1f} instances/s  (runs: "
         + ", ".join(f"{r:.1f}" for r in rates)
         + ")",
         flush=True,
     )
-    return median
+
+
+def measure(
+    receivers: Mapping[str, Callable[..., object]],
+    paths: list[Path],
+    work: Path,
+    associations: int,
+    repeats: int,
+) -> dict[str, list[float]]:
+    """Every receiver once per round, ``repeats`` rounds: each one's rates."""
+    runs: dict[str, list[float]] = {name: [] for name in receivers}
+    for rep in range(repeats):
+        for name, receiver in receivers.items():
+            folder = work / f"{name}-{associations}-{rep}"
+            runs[name].append(run_once(receiver, paths, folder, associations))
+    for name, rates in runs.items():
+        report(name, associations, rates)
+    return runs
+
+
+def ratio(runs: dict[str, list[float]]) -> float:
+    """The median over the rounds of ours / Orthanc."""
+    pairs = zip(runs["vesalius"], runs["orthanc"], strict=True)
+    return statistics.median(ours / theirs for ours, theirs in pairs)
 
 
 def main() -> None:
@@ -281,22 +304,15 @@ def main() -> None:
         print(
             f"disk: write + fsync of 512 KB {fsync_ms:.2f} ms, SQLite WAL commit {commit_ms:.2f} ms"
         )
-        results = {}
-        for associations in (1, 4):
-            for name, receiver in (
-                ("vesalius", ours),
-                ("ves-fsync", ours_fsync),
-                ("orthanc", orthanc),
-                ("storescp", storescp),
-            ):
-                results[name, associations] = measure(
-                    name, receiver, paths, work, associations, repeats
-                )
-    ratio = results["vesalius", 4] / results["orthanc", 4]
-    print(
-        f"vesalius / orthanc, 1 association: {results['vesalius', 1] / results['orthanc', 1]:.2f}"
-    )
-    print(f"RATIO cstore_ingest {ratio:.2f}")
+        receivers = {
+            "vesalius": ours,
+            "ves-fsync": ours_fsync,
+            "orthanc": orthanc,
+            "storescp": storescp,
+        }
+        ratios = {a: ratio(measure(receivers, paths, work, a, repeats)) for a in (1, 4)}
+    print(f"vesalius / orthanc, 1 association: {ratios[1]:.2f} (median of the rounds' ratios)")
+    print(f"RATIO cstore_ingest {ratios[4]:.2f}")
 
 
 if __name__ == "__main__":
