@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import highdicom as hd
 import numpy as np
@@ -142,9 +143,10 @@ def _cited_segments(measurement: hd.sr.Measurement) -> list[tuple[str, int]]:
 
 
 def _unplaceable_groups(data: bytes) -> list[str]:
-    """Measurement groups of "Imaging Measurements" with no SCOORD or SCOORD3D of their own or
-    of a group with the same Tracking UID: the groups OHIF fails on (it reads their
-    coordinates unchecked and gives up loading the SR)."""
+    """Measurement groups of "Imaging Measurements" with no SCOORD or SCOORD3D (of their own,
+    or that a value of theirs is inferred from) nor a group with the same Tracking UID that
+    has one: the groups OHIF fails on (it reads their coordinates unchecked and gives up
+    loading the SR)."""
     root = hd.sr.srread(io.BytesIO(data)).ContentSequence
     [imaging] = [i for i in root if i.ConceptNameCodeSequence[0].CodeValue == "126010"]
     placed: dict[str, bool] = {}
@@ -152,7 +154,8 @@ def _unplaceable_groups(data: bytes) -> list[str]:
         items = group.ContentSequence
         [uid] = [i.UID for i in items if i.ValueType == "UIDREF" and
                  i.ConceptNameCodeSequence[0].CodeValue == "112040"]  # fmt: skip
-        has_coordinates = any(i.ValueType in ("SCOORD", "SCOORD3D") for i in items)
+        inferred = [c for i in items if i.ValueType == "NUM" for c in i.get("ContentSequence", [])]
+        has_coordinates = any(i.ValueType in ("SCOORD", "SCOORD3D") for i in [*items, *inferred])
         placed[uid] = placed.get(uid, False) or has_coordinates
     return [uid for uid, ok in placed.items() if not ok]
 
@@ -237,17 +240,46 @@ def _with_axes(ct: WrittenCT, k: float) -> list[StoredFinding]:
     return [StoredFinding(14, replace(nodule.finding, location=location))]
 
 
-def test_a_nodule_s_long_axis_is_drawn_on_the_axial_slice_through_it(
+def _axis_lines(group: hd.sr.MeasurementsAndQualitativeEvaluations) -> dict[str, tuple[Any, str]]:
+    """Each axis measurement's line: (column, row) end points and the image they are on."""
+    lines = {}
+    for measurement in group.get_measurements():
+        for line in measurement.referenced_coordinates or []:
+            assert line.graphic_type == hd.sr.GraphicTypeValues.POLYLINE
+            image = line.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID
+            lines[measurement.name.meaning] = (line.value, str(image))
+    return lines
+
+
+def test_a_nodule_s_axes_are_both_drawn_on_the_axial_slice_through_it(
     written_ct: WrittenCT,
 ) -> None:
-    """The long axis drawn on another slice or at other pixels than the analysis measured."""
+    """An axis drawn on another slice or at other pixels than the analysis measured, or the
+    short axis not drawn at all (a radiologist draws both: a bidirectional measurement)."""
+    [stored] = _with_axes(written_ct, 4.0)
+    axial = (Measurement(codes.LONG_AXIS, 12.2, "mm"), Measurement(codes.SHORT_AXIS, 6.0, "mm"))
+    measured = replace(stored.finding, measurements=stored.finding.measurements + axial)
+    report = read_report(_report_bytes(written_ct, [StoredFinding(stored.id, measured)]))
+    assert report.get_planar_roi_measurement_groups() == []
+    [group] = report.get_image_measurement_groups()
+    lines = _axis_lines(group)
+    assert sorted(lines) == ["Long axis", "Short axis"]
+    slice_uid = written_ct.headers[4].SOPInstanceUID
+    assert [uid for _, uid in lines.values()] == [slice_uid, slice_uid]
+    long_axis, short_axis = lines["Long axis"][0], lines["Short axis"][0]
+    assert np.allclose(long_axis, [[8.5, 10.5], [20.5, 12.5]], atol=1e-3)  # (column, row)
+    assert np.allclose(short_axis, [[14.5, 8.5], [14.5, 14.5]], atol=1e-3)
+
+
+def test_axes_without_axis_values_draw_the_long_axis_as_the_region(
+    written_ct: WrittenCT,
+) -> None:
+    """A finding with axes but no long or short axis value: a line with no value to label it
+    would be lost; its long axis is then the region of a planar group, as before."""
     report = read_report(_report_bytes(written_ct, _with_axes(written_ct, 4.0)))
     [group] = report.get_planar_roi_measurement_groups()
-    line = group.roi
-    assert line.graphic_type == hd.sr.GraphicTypeValues.POLYLINE
-    assert np.allclose(line.value, [[8.5, 10.5], [20.5, 12.5]], atol=1e-3)  # (column, row)
-    source_uid = line.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID
-    assert source_uid == written_ct.headers[4].SOPInstanceUID
+    assert group.roi.graphic_type == hd.sr.GraphicTypeValues.POLYLINE
+    assert np.allclose(group.roi.value, [[8.5, 10.5], [20.5, 12.5]], atol=1e-3)
 
 
 def test_a_line_is_labelled_with_its_own_length_and_a_reformat_value_kept(
@@ -270,7 +302,7 @@ def test_a_line_is_labelled_with_its_own_length_and_a_reformat_value_kept(
     )
     data = _report_bytes(written_ct, [nodule])
     report = read_report(data)
-    [group] = report.get_planar_roi_measurement_groups()
+    [group] = report.get_image_measurement_groups()
     drawn = {m.name.meaning: m.value for m in group.get_measurements()}
     long_ends, short_ends = (np.asarray(e) for e in location.axial_axes.to_json().values())
     assert drawn["Long axis"] == pytest.approx(np.linalg.norm(long_ends[1] - long_ends[0]))
@@ -345,13 +377,13 @@ def test_study_sr_reports_every_stored_finding_and_its_segments(
     exported = export_sr(chest.store, chest.blobs, chest.study_uid, segs=segs)
     report = read_report(exported.data)
     stored = stored_findings(chest.store, chest.study_uid)
-    planar = report.get_planar_roi_measurement_groups()
+    placed = [*report.get_planar_roi_measurement_groups(), *report.get_image_measurement_groups()]
     derived = read_derived_measurements(report)
-    read = sorted([*(v for g in planar for v in _values(g.get_measurements())), *_values(derived)])
+    read = sorted([*(v for g in placed for v in _values(g.get_measurements())), *_values(derived)])
     assert read == sorted(v for s in stored for v in _wrote(s.finding))
     assert _unplaceable_groups(exported.data) == []
     volumetric = report.get_volumetric_roi_measurement_groups()
-    assert all(g.get_measurements() == [] for g in volumetric)  # values once, in the planar
+    assert all(g.get_measurements() == [] for g in volumetric)  # values once, in the first
     cited = [
         *(
             (g.referenced_segment.referenced_sop_instance_uid, number)
@@ -366,11 +398,11 @@ def test_study_sr_reports_every_stored_finding_and_its_segments(
     assert sorted({n for uid, n in cited if uid == lungs.sop_instance_uid}) == [1, 2]
 
 
-def test_study_sr_draws_each_nodule_s_long_axis_on_its_axial_slice(
+def test_study_sr_draws_each_nodule_s_axes_on_its_axial_slice(
     analysed_chest: AnalysedChest,
 ) -> None:
-    """A nodule's long axis drawn on another slice than the one through it, or elsewhere on
-    the slice than where the analysis measured it."""
+    """A nodule's axes drawn on another slice than the one through it, or elsewhere on the
+    slice than where the analysis measured them."""
     chest = analysed_chest
     exported = export_sr(chest.store, chest.blobs, chest.study_uid)
     report = read_report(exported.data)
@@ -380,11 +412,7 @@ def test_study_sr_draws_each_nodule_s_long_axis_on_its_axial_slice(
         if s.finding.location is not None and s.finding.location.axial_axes is not None
     ]
     assert nodules, "the phantom's nodules should be found and carry their axes"
-    lines = {
-        g.tracking_identifier: g.roi
-        for g in report.get_planar_roi_measurement_groups()
-        if g.roi.graphic_type == hd.sr.GraphicTypeValues.POLYLINE
-    }
+    lines = {g.tracking_identifier: _axis_lines(g) for g in report.get_image_measurement_groups()}
     assert len(lines) == len(nodules)
     headers = {
         str(ds.SOPInstanceUID): ds
@@ -394,18 +422,20 @@ def test_study_sr_draws_each_nodule_s_long_axis_on_its_axial_slice(
         assert finding.location is not None
         assert finding.location.axial_axes is not None
         assert finding.location.voxel_kji is not None
-        line = lines[finding.description[:64].rstrip()]
-        uid = str(line.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
-        k = finding.source.sop_instance_uids.index(uid)
-        assert abs(k - finding.location.voxel_kji[0]) <= 1  # the slice through the nodule
-        ds = headers[uid]
-        to_lps = hd.spatial.ImageToReferenceTransformer(
-            image_position=ds.ImagePositionPatient,
-            image_orientation=ds.ImageOrientationPatient,
-            pixel_spacing=ds.PixelSpacing,
-        )
-        drawn = to_lps(np.asarray(line.value))
-        assert drawn == pytest.approx(np.asarray(finding.location.axial_axes.long_axis), abs=0.01)
+        axes = finding.location.axial_axes
+        drawn = lines[finding.description[:64].rstrip()]
+        assert sorted(drawn) == ["Long axis", "Short axis"]
+        for name, ends in (("Long axis", axes.long_axis), ("Short axis", axes.short_axis)):
+            xy, uid = drawn[name]
+            k = finding.source.sop_instance_uids.index(uid)
+            assert abs(k - finding.location.voxel_kji[0]) <= 1  # the slice through the nodule
+            ds = headers[uid]
+            to_lps = hd.spatial.ImageToReferenceTransformer(
+                image_position=ds.ImagePositionPatient,
+                image_orientation=ds.ImageOrientationPatient,
+                pixel_spacing=ds.PixelSpacing,
+            )
+            assert to_lps(np.asarray(xy)) == pytest.approx(np.asarray(ends), abs=0.01)
 
 
 def _ct_files(chest: AnalysedChest) -> list[Path]:

@@ -5,7 +5,8 @@ The server is the service's application over a store holding one analysed chest 
 and so OHIF find them). What a user would see go wrong: no SR series in the study browser,
 an SR that OHIF fails to load (it reads every measurement group's coordinates and gives up
 on the whole report at the first group without any), a nodule's measurement that OHIF
-cannot place on the CT slice through the nodule, or no nodule measurement on the image.
+cannot place on the CT slice through the nodule, a nodule with one axis drawn instead of
+both, or no nodule measurement on the image.
 Skipped like the other browser tests when Chromium or the OHIF dist is missing (failed
 under ``CI=true``).
 """
@@ -34,12 +35,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 @dataclass(frozen=True)
 class NoduleShown:
-    """What OHIF should show of one nodule: its SR label, slice and long axis."""
+    """What OHIF should show of one nodule: its SR label, slice, long and short axis."""
 
     tracking_identifier: str
     slice_uid: str
     long_axis: str
     """As OHIF writes it: ``"8.10 mm"``."""
+    short_axis: str
 
 
 def _slice_through(z_mm: float, headers: Sequence[pydicom.Dataset]) -> str:
@@ -66,6 +68,7 @@ def _nodules(store: Store, blobs: BlobStore, study_uid: str, ct_uid: str) -> lis
                 finding.description[:64].rstrip(),
                 _slice_through(start[2], headers),
                 f"{finding.measurement(codes.LONG_AXIS).value:.2f} mm",
+                f"{finding.measurement(codes.SHORT_AXIS).value:.2f} mm",
             )
         )
     return shown
@@ -97,20 +100,21 @@ SR_IN_OHIF = """() => {
     loaded: m.loaded,
     onCt: !!ct && m.displaySetInstanceUID === ct.displaySetInstanceUID,
     slice: m.ReferencedSOPInstanceUID || null,
-    graphic: m.graphicType || null,
+    graphics: m.coords.map((c) => c.GraphicType),
     labels: m.labels.map((l) => [l.label, l.value]),
   }));
 }"""
 """OHIF's measurements of the loaded SR (``null`` until loaded): which are placed on a CT
-image, which image, how drawn, and the labels it shows."""
+image, which image, the graphics drawn, and the labels it shows."""
 DRAWN_TEXT = "() => [...document.querySelectorAll('svg text')].map((t) => t.textContent)"
 
 
-def test_our_sr_loads_in_ohif_with_each_nodule_s_long_axis_on_its_slice(
+def test_our_sr_loads_in_ohif_with_each_nodule_s_axes_on_its_slice(
     sr_site: tuple[str, str, list[NoduleShown]], page: Page
 ) -> None:
     """The SR's series is listed; opened, OHIF loads it without an error, places each
-    nodule's long axis on the CT slice through the nodule with its value, and draws it."""
+    nodule's long and short axis on the CT slice through the nodule with their values, and
+    draws them."""
     url, study_uid, nodules = sr_site
     assert nodules, "the phantom's nodules should be found, with their axes"
     errors: list[str] = []
@@ -136,9 +140,10 @@ def test_our_sr_loads_in_ohif_with_each_nodule_s_long_axis_on_its_slice(
     by_id = {m["id"]: m for m in loaded}
     for nodule in nodules:
         shown = by_id[nodule.tracking_identifier]
-        assert shown["graphic"] == "POLYLINE"
+        assert shown["graphics"] == ["POLYLINE", "POLYLINE"], "both axes, each a line"
         assert shown["slice"] == nodule.slice_uid, "drawn on another slice than the nodule's"
         assert ["Long axis", nodule.long_axis] in shown["labels"]
+        assert ["Short axis", nodule.short_axis] in shown["labels"]
 
     # Displayed: stepping through the SR's measurements reaches a nodule, drawn with its label.
     texts: list[str] = []
@@ -151,5 +156,6 @@ def test_our_sr_loads_in_ohif_with_each_nodule_s_long_axis_on_its_slice(
     drawn = [t for t in texts if "Long axis" in t]
     assert drawn, f"no nodule measurement drawn on the viewport, only {texts}"
     assert any(f"Long axis: {n.long_axis}" in drawn[0] for n in nodules), drawn
+    assert any(f"Short axis: {n.short_axis}" in " ".join(texts) for n in nodules), texts
     problems = [e for e in errors if "Failed to load resource" not in e]
     assert not problems, problems

@@ -1,15 +1,20 @@
 """Findings as TID 1500 content (highdicom): measurement groups, derived measurements.
 
 Viewers (OHIF) place every measurement group of "Imaging Measurements" on an image, so a
-group there always has a spatial coordinate. A finding with a place on its images becomes a
-planar ROI group (TID 1410) whose image region is, the most specific the finding allows:
+group there always has a spatial coordinate. A finding with a place on its images gets one
+group, the most specific the finding allows:
 
 - its axial axes (:class:`~vesalius.findings.model.AxisEnds`) on a source slice: a
-  ``POLYLINE`` SCOORD, the long axis end points, on the acquired axial slice through it;
-- it has a voxel on its source series: a ``POINT`` SCOORD on the source slice;
-- it has only a point in the patient: a ``POINT`` SCOORD3D.
+  bidirectional measurement, as a radiologist draws it (TID 1501, as OHIF writes its own
+  bidirectional tool): the long and the short axis are each a value *inferred from* its
+  ``POLYLINE`` SCOORD, both on the acquired axial slice through the finding, so that a
+  viewer draws both lines, each labelled with its length (a finding with axes but no
+  axis value gets a planar ROI group, TID 1410, whose region is its long axis line);
+- it has a voxel on its source series: a planar ROI group (TID 1410) whose region is a
+  ``POINT`` SCOORD on the source slice;
+- it has only a point in the patient: the same with a ``POINT`` SCOORD3D.
 
-A drawn long axis carries its own length: the group's long and short axis are those of the
+A drawn axis carries its own length: the group's long and short axis are those of the
 axial axes. A nodule measured for Lung-RADS on a coronal or sagittal reformat (its longest
 dimension there) has other values; those go to "Derived Imaging Measurements" with the
 finding's Tracking Identifier and the plane as their method, so that the line a viewer
@@ -17,7 +22,7 @@ draws is never labelled with a length it does not have.
 
 Its segment, when in a SEG, is a volumetric ROI group (TID 1411) referencing that segment,
 with the same Tracking Identifier and Tracking UID (viewers merge groups by Tracking UID);
-its measurements and categories are written once, in the planar group.
+its measurements and categories are written once, in the first group.
 
 A finding with no place on the images (a study-level finding such as the calcium score or
 the Lung-RADS category; a lung's volume) has no group: its measurements are "Derived Imaging
@@ -75,6 +80,7 @@ AS_DRAWN_MM = 0.05
 Group = (
     hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations
     | hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations
+    | hd.sr.MeasurementsAndQualitativeEvaluations
 )
 
 
@@ -171,10 +177,25 @@ def measured_elsewhere(finding: Finding, drawn: AxisEnds | None) -> list[Measure
     return [m for m in finding.measurements if _off_line(m, lengths)]
 
 
-def _measurements(finding: Finding, drawn: AxisEnds | None) -> list[hd.sr.Measurement]:
+def _measurements(finding: Finding, drawn: Drawn | None) -> list[hd.sr.Measurement]:
+    """The finding's measurements, each axis inferred from its ``drawn`` line."""
+    lines = {} if drawn is None else drawn.lines()
     return [
-        hd.sr.Measurement(coded(m.concept), m.value, unit(m.unit)) for m in as_drawn(finding, drawn)
+        hd.sr.Measurement(
+            coded(m.concept),
+            m.value,
+            unit(m.unit),
+            referenced_coordinates=[lines[m.concept].coordinates()] if m.concept in lines else None,
+        )
+        for m in as_drawn(finding, drawn.axes if drawn else None)
     ]
+
+
+def _has_axis(finding: Finding) -> bool:
+    """Whether the finding has a long or short axis measurement (to draw its line)."""
+    return any(
+        m.concept in (our_codes.LONG_AXIS, our_codes.SHORT_AXIS) for m in finding.measurements
+    )
 
 
 def _evaluations(finding: Finding) -> list[hd.sr.QualitativeEvaluation]:
@@ -182,8 +203,26 @@ def _evaluations(finding: Finding) -> list[hd.sr.QualitativeEvaluation]:
     return [hd.sr.QualitativeEvaluation(name, category_value(c)) for c in finding.categories]
 
 
-def _image_region(ends: Segment, images: Sequence[Dataset]) -> hd.sr.ImageRegion | None:
-    """``ends`` as a ``POLYLINE`` on the single-frame image whose plane holds them, or None."""
+@dataclass(frozen=True)
+class OnImage:
+    """Points drawn on one source image: (column, row) pixel coordinates and the image."""
+
+    xy: np.ndarray
+    image: hd.sr.SourceImageForRegion
+
+    def region(self) -> hd.sr.ImageRegion:
+        """As the region of a planar ROI group."""
+        return hd.sr.ImageRegion(hd.sr.GraphicTypeValues.POLYLINE, self.xy, self.image)
+
+    def coordinates(self) -> hd.sr.CoordinatesForMeasurement:
+        """As the coordinates a measurement is inferred from."""
+        return hd.sr.CoordinatesForMeasurement(
+            hd.sr.GraphicTypeValues.POLYLINE, self.xy, self.image
+        )
+
+
+def _on_image(ends: Segment, images: Sequence[Dataset]) -> OnImage | None:
+    """``ends`` on the single-frame image whose plane holds them, or None."""
     points = np.asarray(ends, np.float64)
     best: tuple[float, Dataset] | None = None
     for ds in images:
@@ -205,25 +244,32 @@ def _image_region(ends: Segment, images: Sequence[Dataset]) -> hd.sr.ImageRegion
     xy = to_image(points)[:, :2]
     if (xy < 0).any() or (xy[:, 0] > ds.Columns).any() or (xy[:, 1] > ds.Rows).any():
         return None
-    image = hd.sr.SourceImageForRegion(str(ds.SOPClassUID), str(ds.SOPInstanceUID))
-    return hd.sr.ImageRegion(hd.sr.GraphicTypeValues.POLYLINE, xy, image)
+    return OnImage(xy, hd.sr.SourceImageForRegion(str(ds.SOPClassUID), str(ds.SOPInstanceUID)))
 
 
 @dataclass(frozen=True)
 class Drawn:
-    """A finding's axial axes and their long axis as a ``POLYLINE`` on one source image."""
+    """A finding's axial axes, both drawn on one source image."""
 
     axes: AxisEnds
-    line: hd.sr.ImageRegion
+    long_axis: OnImage
+    short_axis: OnImage
+
+    def lines(self) -> dict[CodedConcept, OnImage]:
+        """Each axis's line by the concept of its measurement."""
+        return {our_codes.LONG_AXIS: self.long_axis, our_codes.SHORT_AXIS: self.short_axis}
 
 
 def drawn_axes(finding: Finding, images: Sequence[Dataset]) -> Drawn | None:
-    """The finding's axial axes when its long axis can be drawn on one of ``images``."""
+    """The finding's axial axes when both can be drawn on the same one of ``images``."""
     location = finding.location
     if location is None or location.axial_axes is None:
         return None
-    line = _image_region(location.axial_axes.long_axis, images)
-    return None if line is None else Drawn(location.axial_axes, line)
+    axes = location.axial_axes
+    long_axis, short_axis = _on_image(axes.long_axis, images), _on_image(axes.short_axis, images)
+    if long_axis is None or short_axis is None or long_axis.image != short_axis.image:
+        return None
+    return Drawn(axes, long_axis, short_axis)
 
 
 def _region(
@@ -233,7 +279,7 @@ def _region(
     if location is None:
         return None
     if drawn is not None:
-        return drawn.line
+        return drawn.long_axis.region()
     if location.voxel_kji is not None and source.sop_class_uid:
         k, j, i = location.voxel_kji
         if 0 <= k < len(source.sop_instance_uids):
@@ -284,24 +330,53 @@ def measurement_groups(
     drawn: Drawn | None,
     frame_of_reference_uid: str | None,
 ) -> list[Group]:
-    """The finding's groups: planar, then volumetric when segmented; none without a region.
+    """The finding's groups: bidirectional or planar, then volumetric when segmented; none
+    without a place on the images.
 
     ``drawn`` is :func:`drawn_axes` of the finding on its source series.
     """
+    first: Group | None = _bidirectional(stored, drawn)
+    if first is None:
+        first = _planar(stored, drawn, frame_of_reference_uid)
+    if first is None:
+        return []
+    return [first] if segment is None else [first, _volumetric(stored, segment)]
+
+
+def _bidirectional(
+    stored: StoredFinding, drawn: Drawn | None
+) -> hd.sr.MeasurementsAndQualitativeEvaluations | None:
+    """The finding's values with its axes drawn (TID 1501); None without drawn axes."""
+    finding = stored.finding
+    if drawn is None or not _has_axis(finding):
+        return None
+    return hd.sr.MeasurementsAndQualitativeEvaluations(
+        _tracking(stored),
+        finding_type=coded(finding.finding_type),
+        algorithm_id=_algorithm(finding),
+        finding_sites=_sites(finding) or None,
+        measurements=_measurements(finding, drawn),
+        qualitative_evaluations=_evaluations(finding) or None,
+    )
+
+
+def _planar(
+    stored: StoredFinding, drawn: Drawn | None, frame_of_reference_uid: str | None
+) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations | None:
+    """The finding's values on its region (TID 1410); None without a region."""
     finding = stored.finding
     region = _region(finding, drawn, frame_of_reference_uid)
     if region is None:
-        return []
-    planar = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+        return None
+    return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
         _tracking(stored),
         referenced_region=region,
         finding_type=coded(finding.finding_type),
         algorithm_id=_algorithm(finding),
         finding_sites=_sites(finding) or None,
-        measurements=_measurements(finding, drawn.axes if drawn else None) or None,
+        measurements=_measurements(finding, drawn) or None,
         qualitative_evaluations=_evaluations(finding) or None,
     )
-    return [planar] if segment is None else [planar, _volumetric(stored, segment)]
 
 
 def derived_measurements(
