@@ -12,7 +12,12 @@ from vesalius.analyze.chest_ct.lungrads import LungRadsNodule, lungrads_category
 from vesalius.analyze.chest_ct.nodule_measure import Axes
 from vesalius.core import SeriesRef, Volume
 from vesalius.findings import codes
-from vesalius.findings.from_nodules import TYPE_SYSTEM, lungrads_nodule, nodule_findings
+from vesalius.findings.from_nodules import (
+    TYPE_SYSTEM,
+    lungrads_nodule,
+    nodule_findings,
+    slice_limitation,
+)
 from vesalius.findings.model import Finding
 from vesalius.simulate.chest_ct import ChestCT, ChestCTSpec, chest_ct
 
@@ -140,3 +145,18 @@ def test_axes_name_the_lungrads_plane_they_were_measured_on() -> None:
     assert "(coronal)" in finding.description
     assert finding.measurement(codes.LONG_AXIS).method.endswith("coronal plane")  # type: ignore[union-attr]
     assert finding.measurement(codes.DIAMETER).value == 38.5  # type: ignore[union-attr]
+
+
+def test_thick_slices_are_stated_as_a_limitation(case: tuple[ChestCT, NoduleResult]) -> None:
+    """A screening report on slices thicker than Lung-RADS assumes (2.5 mm) that does not say
+    small nodules may be missed (on the test phantoms every nodule of 6 mm or more is found
+    on 3 mm slices but about 92 % on 5 and 6.25 mm slices), or one on thin slices that does."""
+    _, result = case
+    assert result.slice_spacing_mm == pytest.approx(3.0)  # the phantom's, as detected on
+    (limitation,) = slice_limitation(result, source=SOURCE)
+    assert limitation.finding_type == codes.TECHNIQUE_LIMITATION
+    assert limitation.description.startswith("Slices 3.0 mm apart")
+    assert "small nodules may be missed" in limitation.description
+    for thin_mm in (2.5, 1.25, 0.625):
+        thin = replace(result, slice_spacing_mm=thin_mm)
+        assert slice_limitation(thin, source=SOURCE) == (), thin_mm

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reporting.factory import calcium, lungs, nodule
+from tests.reporting.factory import calcium, lungs, nodule, source
 from vesalius.analyze.chest_ct.lungrads import MANAGEMENT
+from vesalius.findings import codes
 from vesalius.findings.model import Finding
 from vesalius.reporting.templates import (
     TEMPLATES,
@@ -39,6 +40,26 @@ def test_screening_report_states_category_and_management_linked_to_the_nodule() 
     text = draft.text()
     assert "[AI: vesalius.chest-ct.nodules 0.3.0]" in text
     assert text.index("IMPRESSION:") < text.index("RECOMMENDATION:")
+
+
+def test_a_technique_limitation_is_its_own_last_section_in_every_chest_report() -> None:
+    """A thick-slice caveat lost among other findings, or not linked to what stated it."""
+    limitation = Finding(
+        codes.TECHNIQUE_LIMITATION,
+        "vesalius.chest-ct.nodules",
+        "0.3.0",
+        source(UID),
+        description="Slices 5.0 mm apart, thicker than the 2.5 mm Lung-RADS assumes",
+    )
+    found = stored([nodule(UID, "3"), *lungs(UID), *calcium(UID, 45.0, label="A1/N1"), limitation])
+    for name in ("lung-screening", "chest-ct", "calcium-scoring"):
+        draft = TEMPLATES[name].render(found)
+        last = draft.sections[-1]
+        assert last.title == "Limitations", name
+        assert [s.finding_id for s in last.sentences] == [found[-1].id]
+        assert last.sentences[0].text == limitation.description + "."
+        others = [s for section in draft.sections[:-1] for s in section.sentences]
+        assert found[-1].id not in [s.finding_id for s in others], name
 
 
 def test_screening_without_nodules_is_negative() -> None:

@@ -66,4 +66,6 @@ DIAMETER = CodedConcept("81827009", "SCT", "Diameter")
 MEAN_ATTENUATION = CodedConcept("112181", "DCM", "Mean Attenuation Coefficient")
 SOLID_COMPONENT_LONG_AXIS = CodedConcept.text("Solid component long axis")
 SOLID_COMPONENT_DIAMETER = CodedConcept.text("Solid component mean diameter")
+TECHNIQUE_LIMITATION = CodedConcept.text("Technique limitation")
+"""A study-level statement of what the acquisition keeps an analysis from seeing."""
 CODED += (NODULE, MASS, LONG_AXIS, SHORT_AXIS, DIAMETER, MEAN_ATTENUATION)

@@ -11,7 +11,9 @@ part-solid, ground-glass) is a category of the system ``"Nodule type"``; its con
 the classifier's probability; its location carries the end points of its axes on the
 acquired axial slice through it (:class:`~vesalius.findings.model.AxisEnds`), which the
 DICOM SR draws on that slice. Lung-RADS assumes a screening CT; masses are given to it as
-nodules of their size, which puts them in 4B.
+nodules of their size, which puts them in 4B. :func:`slice_limitation` states when the
+slices were thicker than Lung-RADS assumes, as a finding of its own that reports show
+under their limitations.
 
 Examples
 --------
@@ -32,7 +34,12 @@ True
 from __future__ import annotations
 
 import vesalius
-from vesalius.analyze.chest_ct.lungrads import LungRadsNodule, LungRadsResult, lungrads_category
+from vesalius.analyze.chest_ct.lungrads import (
+    LungRadsNodule,
+    LungRadsResult,
+    lungrads_category,
+    thick_slice_caveat,
+)
 from vesalius.analyze.chest_ct.nodules import Nodule, NoduleResult
 from vesalius.core import SeriesRef
 from vesalius.findings import codes
@@ -148,6 +155,34 @@ def _study(result: NoduleResult, lungrads: LungRadsResult, source: SeriesRef) ->
             f"{lungrads.label} at baseline ({lungrads.management})"
         ),
     )
+
+
+def slice_limitation(result: NoduleResult, *, source: SeriesRef) -> tuple[Finding, ...]:
+    """A technique limitation when the nodules were searched on slices too thick for
+    Lung-RADS (:func:`~vesalius.analyze.chest_ct.lungrads.thick_slice_caveat`); else none.
+
+    >>> import numpy as np
+    >>> from vesalius.core import Volume
+    >>> empty, source = Volume.from_spacing(np.zeros((2, 2, 2), np.uint16)), SeriesRef("1", "2")
+    >>> (limit,) = slice_limitation(NoduleResult((), empty, 0, 0.0, 5.0), source=source)
+    >>> limit.finding_type.meaning
+    'Technique limitation'
+    >>> print(limit.description)
+    Slices 5.0 mm apart, thicker than the 2.5 mm Lung-RADS assumes: small nodules may be missed
+    >>> slice_limitation(NoduleResult((), empty, 0, 0.0, 1.25), source=source)
+    ()
+    """
+    caveat = thick_slice_caveat(result.slice_spacing_mm)
+    if caveat is None:
+        return ()
+    limitation = Finding(
+        finding_type=codes.TECHNIQUE_LIMITATION,
+        algorithm_name=ALGORITHM,
+        algorithm_version=vesalius.__version__,
+        source=source,
+        description=caveat[0].upper() + caveat[1:],
+    )
+    return (limitation,)
 
 
 def nodule_findings(result: NoduleResult, *, source: SeriesRef) -> tuple[Finding, ...]:

@@ -41,7 +41,7 @@ from vesalius.core import SeriesRef, Volume
 from vesalius.errors import InputError
 from vesalius.findings.from_cardiac import calcium_findings
 from vesalius.findings.from_chest import lung_findings
-from vesalius.findings.from_nodules import nodule_findings
+from vesalius.findings.from_nodules import nodule_findings, slice_limitation
 from vesalius.findings.model import Finding
 from vesalius.io.atomic import write_bytes_atomic
 from vesalius.io.scan import DicomScan, SeriesFiles
@@ -114,7 +114,8 @@ def _nodules(
     ct: Volume, lungs: LungSegmentation, source: SeriesRef
 ) -> tuple[tuple[Finding, ...], Volume, tuple[Nodule, ...]]:
     result = detect_nodules(ct, lungs)
-    return nodule_findings(result, source=source), result.label_map, result.nodules
+    findings = nodule_findings(result, source=source) + slice_limitation(result, source=source)
+    return findings, result.label_map, result.nodules
 
 
 def analyze_ct(ct: Volume, *, source: SeriesRef) -> AnalysisRun:

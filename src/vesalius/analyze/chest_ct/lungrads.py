@@ -5,7 +5,9 @@ finder) measured and gives the study's Lung-RADS category, the management the AC
 for it, the nodule that drives it and the reasons in words. It implements the ACR Lung-RADS
 v2022 assessment categories for solid, part-solid and non-solid (ground-glass) nodules,
 airway (endobronchial) nodules, juxtapleural/perifissural nodules, benign calcification,
-category 0 (incomplete), the 4X upgrade and the S modifier.
+category 0 (incomplete), the 4X upgrade and the S modifier. Lung-RADS is meant for
+screening CT reconstructed at :data:`MAX_SLICE_MM` (2.5 mm) or thinner; on thicker slices
+small nodules may be missed, which reports say (:func:`thick_slice_caveat`).
 
 Conventions of v2022 kept here:
 
@@ -58,6 +60,26 @@ ORDER: tuple[Category, ...] = ("1", "2", "3", "4A", "4B", "4X")
 
 GROWTH_MM = 1.5
 """v2022 growth: an increase in mean diameter of more than 1.5 mm (within 12 months)."""
+
+MAX_SLICE_MM = 2.5
+"""Thickest reconstruction Lung-RADS is meant for (ACR screening CT technical specifications)."""
+
+
+def thick_slice_caveat(slice_spacing_mm: float | None) -> str | None:
+    """What a report says of nodules searched on slices thicker than :data:`MAX_SLICE_MM`.
+
+    >>> thick_slice_caveat(5.0)
+    'slices 5.0 mm apart, thicker than the 2.5 mm Lung-RADS assumes: small nodules may be missed'
+    >>> thick_slice_caveat(1.25) is None, thick_slice_caveat(None) is None
+    (True, True)
+    """
+    if slice_spacing_mm is None or slice_spacing_mm <= MAX_SLICE_MM + 0.01:
+        return None
+    return (
+        f"slices {slice_spacing_mm:.1f} mm apart, thicker than the {MAX_SLICE_MM:.1f} mm "
+        "Lung-RADS assumes: small nodules may be missed"
+    )
+
 
 _PET = "PET/CT may be considered if there is a >= 8 mm (>= 268 mm3)"
 MANAGEMENT: dict[str, str] = {

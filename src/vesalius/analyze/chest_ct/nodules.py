@@ -143,12 +143,19 @@ class NoduleResult:
         How many candidates the classifier scored.
     seconds
         Wall-clock time of the detection.
+    slice_spacing_mm
+        The CT's spacing between slices (``None``: not known); on slices thicker than
+        Lung-RADS assumes, small nodules may be missed
+        (:func:`~vesalius.analyze.chest_ct.lungrads.thick_slice_caveat`): on the test
+        phantoms, every nodule of 6 mm or more is found on 3 mm slices, and about 92 % of
+        them on 5 and 6.25 mm slices.
     """
 
     nodules: tuple[Nodule, ...]
     label_map: Volume
     candidates: int
     seconds: float
+    slice_spacing_mm: float | None = None
 
 
 def _zone(centre_k: float, side: int, scene: Scene) -> str:
@@ -275,4 +282,5 @@ def detect_nodules(
         nodules.append(replace(nodule, id=number))
     step = ProvenanceStep("DetectNodules", {"threshold": model.threshold})
     label_map = ct.with_array(grid.upsample(work), step)
-    return NoduleResult(tuple(nodules), label_map, scene.n, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return NoduleResult(tuple(nodules), label_map, scene.n, seconds, float(ct.spacing[0]))

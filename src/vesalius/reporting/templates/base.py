@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vesalius.findings import codes
 from vesalius.findings.model import Finding
 
 
@@ -172,3 +173,13 @@ def finding_sentence(stored: StoredFinding) -> Sentence:
 def section(title: str, sentences: Sequence[Sentence]) -> tuple[Section, ...]:
     """A one-section tuple, or nothing when there are no sentences."""
     return (Section(title, tuple(sentences)),) if sentences else ()
+
+
+def is_limitation(stored: StoredFinding) -> bool:
+    """Whether the finding states a technique limitation (not something seen)."""
+    return stored.finding.finding_type == codes.TECHNIQUE_LIMITATION
+
+
+def limitations(found: Sequence[StoredFinding]) -> tuple[Section, ...]:
+    """The "Limitations" section of the technique limitations among ``found`` (last)."""
+    return section("Limitations", [finding_sentence(s) for s in found if is_limitation(s)])

@@ -24,6 +24,8 @@ from vesalius.reporting.templates.base import (
     Sentence,
     StoredFinding,
     finding_sentence,
+    is_limitation,
+    limitations,
     section,
 )
 
@@ -124,9 +126,13 @@ def render(found: Sequence[StoredFinding]) -> Draft:
     """The calcium scoring report."""
     body, impressions, recommendation = calcium_parts(found)
     others = [
-        finding_sentence(s) for s in found if not (is_calcium(s.finding) or is_plaque(s.finding))
+        finding_sentence(s)
+        for s in found
+        if not (is_calcium(s.finding) or is_plaque(s.finding) or is_limitation(s))
     ]
     if not impressions:
         impressions = [Sentence("No coronary artery calcium score was computed.")]
-    sections = section("Coronary arteries", body) + section("Other findings", others)
+    sections = (
+        section("Coronary arteries", body) + section("Other findings", others) + limitations(found)
+    )
     return Draft(NAME, TITLE, sections, tuple(impressions), tuple(recommendation))
