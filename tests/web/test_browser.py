@@ -210,11 +210,16 @@ def test_the_worklist_follows_a_claim_made_elsewhere_and_the_admin_audits_it(
         admin.close()
 
 
-def viewport_shot(page: Page, viewport: str) -> bytes:
-    """A screenshot of the page where OHIF viewport ``viewport`` is (OHIF may swap its element)."""
+def viewport_shot(page: Page, viewport: str) -> bytes | None:
+    """A screenshot of the page where OHIF viewport ``viewport`` is; None while OHIF swaps its
+    element or lays its viewports out again (loading a SEG does), for the caller to retry."""
     box = page.locator(f'[data-viewportid="{viewport}"]').bounding_box()
-    assert box is not None, f"no viewport {viewport}"
-    return page.screenshot(clip=box)
+    return None if box is None else page.screenshot(clip=box)
+
+
+def _shows_image(shot: bytes, *, coloured: bool) -> bool:
+    """Whether a viewport's screenshot shows an image (in colour when ``coloured``)."""
+    return grey_spread(shot) > 10 and (not coloured or coloured_fraction(shot) > 0.05)
 
 
 def rendered(page: Page, viewport: str, *, coloured: bool) -> bytes:
@@ -222,7 +227,7 @@ def rendered(page: Page, viewport: str, *, coloured: bool) -> bytes:
     page.locator(f'[data-viewportid="{viewport}"]').wait_for()
     for _ in range(240):
         shot = viewport_shot(page, viewport)
-        if grey_spread(shot) > 10 and (not coloured or coloured_fraction(shot) > 0.05):
+        if shot is not None and _shows_image(shot, coloured=coloured):
             return shot
         page.wait_for_timeout(500)
     raise AssertionError(f"viewport {viewport} shows no {'fused ' if coloured else ''}image")
@@ -257,9 +262,10 @@ def test_our_seg_overlays_the_ct_in_ohifs_mpr_views(
     plain = {plane: rendered(page, f"mpr-{plane}", coloured=False) for plane in MPR_PLANES}
     series_thumbnails(page, "SEG").filter(has_text="lungs").dblclick()
     for plane in ("axial", "coronal"):  # the sagittal midline cuts between the lungs
-        before = coloured_fraction(plain[plane])
+        before, gained = coloured_fraction(plain[plane]), 0.0
         for _ in range(240):
-            gained = coloured_fraction(viewport_shot(page, f"mpr-{plane}"))
+            shot = viewport_shot(page, f"mpr-{plane}")
+            gained = coloured_fraction(shot) if shot is not None else 0.0
             if gained > before + 0.03:
                 break
             page.wait_for_timeout(500)
