@@ -52,7 +52,7 @@ def test_a_technique_limitation_is_its_own_last_section_in_every_chest_report() 
         description="Slices 5.0 mm apart, thicker than the 2.5 mm Lung-RADS assumes",
     )
     found = stored([nodule(UID, "3"), *lungs(UID), *calcium(UID, 45.0, label="A1/N1"), limitation])
-    for name in ("lung-screening", "chest-ct", "calcium-scoring"):
+    for name in ("lung-screening", "chest-ct", "calcium-scoring", "general"):
         draft = TEMPLATES[name].render(found)
         last = draft.sections[-1]
         assert last.title == "Limitations", name

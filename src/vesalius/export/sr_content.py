@@ -1,8 +1,9 @@
 """Findings as TID 1500 content (highdicom): measurement groups, derived measurements.
 
 Viewers (OHIF) place every measurement group of "Imaging Measurements" on an image, so a
-group there always has a spatial coordinate. A finding with a place on its images gets one
-group, the most specific the finding allows:
+group there always has a spatial coordinate (its own, or one a value of it is inferred
+from). A finding with a place on its images gets one group, the most specific the finding
+allows:
 
 - its axial axes (:class:`~vesalius.findings.model.AxisEnds`) on a source slice: a
   bidirectional measurement, as a radiologist draws it (TID 1501, as OHIF writes its own

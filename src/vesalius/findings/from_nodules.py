@@ -180,7 +180,7 @@ def slice_limitation(result: NoduleResult, *, source: SeriesRef) -> tuple[Findin
         algorithm_name=ALGORITHM,
         algorithm_version=vesalius.__version__,
         source=source,
-        description=caveat[0].upper() + caveat[1:],
+        description=caveat,
     )
     return (limitation,)
 

@@ -69,14 +69,14 @@ def thick_slice_caveat(slice_spacing_mm: float | None) -> str | None:
     """What a report says of nodules searched on slices thicker than :data:`MAX_SLICE_MM`.
 
     >>> thick_slice_caveat(5.0)
-    'slices 5.0 mm apart, thicker than the 2.5 mm Lung-RADS assumes: small nodules may be missed'
+    'Slices 5.0 mm apart, thicker than the 2.5 mm Lung-RADS assumes: small nodules may be missed'
     >>> thick_slice_caveat(1.25) is None, thick_slice_caveat(None) is None
     (True, True)
     """
     if slice_spacing_mm is None or slice_spacing_mm <= MAX_SLICE_MM + 0.01:
         return None
     return (
-        f"slices {slice_spacing_mm:.1f} mm apart, thicker than the {MAX_SLICE_MM:.1f} mm "
+        f"Slices {slice_spacing_mm:.1f} mm apart, thicker than the {MAX_SLICE_MM:.1f} mm "
         "Lung-RADS assumes: small nodules may be missed"
     )
 
