@@ -45,6 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -133,32 +134,37 @@ def send(paths: list[Path], port: int, ae: str, associations: int) -> float:
     return elapsed
 
 
+Listening = tuple[int, str, int | None]
+"""A started receiver: its port, AE title, and the process whose CPU time it spends (when
+one process does all its work)."""
+
+
 @contextmanager
-def ours(folder: Path, *, journal: bool = True) -> Iterator[tuple[int, str]]:
+def ours(folder: Path, *, journal: bool = True) -> Iterator[Listening]:
     port = free_port()
     argv = [sys.executable, __file__, "--serve-ours", str(folder), str(port)]
     proc = subprocess.Popen([*argv, *([] if journal else ["--no-journal"])])
     try:
         wait_port(port)
-        yield port, "VESALIUS"
+        yield port, "VESALIUS", proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=60)
 
 
 @contextmanager
-def orthanc(folder: Path) -> Iterator[tuple[int, str]]:
+def orthanc(folder: Path) -> Iterator[Listening]:
     from orthanc import start_orthanc
 
     server = start_orthanc(folder, dicomweb=False, env={"TCP_NODELAY": "1"})
     try:
-        yield server.dicom_port, server.ae_title
+        yield server.dicom_port, server.ae_title, server.process.pid if server.process else None
     finally:
         server.stop()
 
 
 @contextmanager
-def storescp(folder: Path) -> Iterator[tuple[int, str]]:
+def storescp(folder: Path) -> Iterator[Listening]:
     port = free_port()
     folder.mkdir(parents=True)
     proc = subprocess.Popen(
@@ -169,14 +175,14 @@ def storescp(folder: Path) -> Iterator[tuple[int, str]]:
     )
     try:
         wait_port(port)
-        yield port, "STORESCP"
+        yield port, "STORESCP", None  # a process per association
     finally:
         proc.kill()
         proc.wait(timeout=60)
         subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
 
 
-def ours_fsync(folder: Path) -> AbstractContextManager[tuple[int, str]]:
+def ours_fsync(folder: Path) -> AbstractContextManager[Listening]:
     """Ours without the ingest journal: each blob fsynced, each index commit flushed."""
     return ours(folder, journal=False)
 
@@ -231,17 +237,38 @@ def disk_latency(folder: Path, n: int = 50) -> tuple[float, float]:
     return statistics.median(fsyncs) * 1e3, statistics.median(commits) * 1e3
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One receiver's run: instances/s, and its CPU milliseconds per instance if known."""
+
+    rate: float
+    cpu_ms: float | None
+
+
 def run_once(
     receiver: Callable[..., object], paths: list[Path], folder: Path, associations: int
-) -> float:
-    """Instances/s acknowledged by a fresh ``receiver`` in ``folder``."""
-    with receiver(folder) as (port, ae):  # type: ignore[attr-defined]
-        return len(paths) / send(paths, port, ae, associations)
+) -> Run:
+    """A fresh ``receiver`` in ``folder`` takes ``paths`` over ``associations``."""
+    with receiver(folder) as (port, ae, pid):  # type: ignore[attr-defined]
+        before = cpu_seconds(pid) if pid else 0.0
+        rate = len(paths) / send(paths, port, ae, associations)
+        cpu_ms = (cpu_seconds(pid) - before) * 1e3 / len(paths) if pid else None
+        return Run(rate, cpu_ms)
 
 
-def report(name: str, associations: int, rates: list[float]) -> None:
+def report(name: str, associations: int, runs: list[Run]) -> None:
+    rates = [r.rate for r in runs]
+    cpu = [r.cpu_ms for r in runs if r.cpu_ms is not None]
     print(
-        f"{name:<9} {associations} assoc: {statistics.median(rates):8.1f} instances/s  (runs: "
+        f"{name:<9} {associations} assoc: {statistics.median(rates):8.1f} instances/s"
+        + (f", CPU {statistics.median(cpu):.2f} ms/instance" if cpu else "")
+        + "  (runs: "
         + ", ".join(f"{r:.1f}" for r in rates)
         + ")",
         flush=True,
@@ -254,22 +281,22 @@ def measure(
     work: Path,
     associations: int,
     repeats: int,
-) -> dict[str, list[float]]:
-    """Every receiver once per round, ``repeats`` rounds: each one's rates."""
-    runs: dict[str, list[float]] = {name: [] for name in receivers}
+) -> dict[str, list[Run]]:
+    """Every receiver once per round, ``repeats`` rounds: each one's runs."""
+    runs: dict[str, list[Run]] = {name: [] for name in receivers}
     for rep in range(repeats):
         for name, receiver in receivers.items():
             folder = work / f"{name}-{associations}-{rep}"
             runs[name].append(run_once(receiver, paths, folder, associations))
-    for name, rates in runs.items():
-        report(name, associations, rates)
+    for name, got in runs.items():
+        report(name, associations, got)
     return runs
 
 
-def ratio(runs: dict[str, list[float]]) -> float:
+def ratio(runs: dict[str, list[Run]]) -> float:
     """The median over the rounds of ours / Orthanc."""
     pairs = zip(runs["vesalius"], runs["orthanc"], strict=True)
-    return statistics.median(ours / theirs for ours, theirs in pairs)
+    return statistics.median(ours.rate / theirs.rate for ours, theirs in pairs)
 
 
 def main() -> None:
