@@ -152,7 +152,7 @@ def test_thick_slices_are_stated_as_a_limitation(case: tuple[ChestCT, NoduleResu
     small nodules may be missed (on the test phantoms every nodule of 6 mm or more is found
     on 3 mm slices but about 92 % on 5 and 6.25 mm slices), or one on thin slices that does."""
     _, result = case
-    assert result.slice_spacing_mm == pytest.approx(3.0)  # the phantom's, as detected on
+    assert result.slice_spacing_mm == pytest.approx(3.0)  # the phantom's slice spacing
     (limitation,) = slice_limitation(result, source=SOURCE)
     assert limitation.finding_type == codes.TECHNIQUE_LIMITATION
     assert limitation.description.startswith("Slices 3.0 mm apart")

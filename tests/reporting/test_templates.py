@@ -42,7 +42,7 @@ def test_screening_report_states_category_and_management_linked_to_the_nodule() 
     assert text.index("IMPRESSION:") < text.index("RECOMMENDATION:")
 
 
-def test_a_technique_limitation_is_its_own_last_section_in_every_chest_report() -> None:
+def test_a_technique_limitation_is_its_own_last_section_in_every_template() -> None:
     """A thick-slice caveat lost among other findings, or not linked to what stated it."""
     limitation = Finding(
         codes.TECHNIQUE_LIMITATION,
