@@ -51,6 +51,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import highdicom as hd
 import numpy as np
@@ -190,13 +191,6 @@ def _measurements(finding: Finding, drawn: Drawn | None) -> list[hd.sr.Measureme
         )
         for m in as_drawn(finding, drawn.axes if drawn else None)
     ]
-
-
-def _has_axis(finding: Finding) -> bool:
-    """Whether the finding has a long or short axis measurement (to draw its line)."""
-    return any(
-        m.concept in (our_codes.LONG_AXIS, our_codes.SHORT_AXIS) for m in finding.measurements
-    )
 
 
 def _evaluations(finding: Finding) -> list[hd.sr.QualitativeEvaluation]:
@@ -348,36 +342,34 @@ def _bidirectional(
     stored: StoredFinding, drawn: Drawn | None
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations | None:
     """The finding's values with its axes drawn (TID 1501); None without drawn axes."""
-    finding = stored.finding
-    if drawn is None or not _has_axis(finding):
-        return None
-    return hd.sr.MeasurementsAndQualitativeEvaluations(
-        _tracking(stored),
-        finding_type=coded(finding.finding_type),
-        algorithm_id=_algorithm(finding),
-        finding_sites=_sites(finding) or None,
-        measurements=_measurements(finding, drawn),
-        qualitative_evaluations=_evaluations(finding) or None,
-    )
+    if drawn is None or not any(m.concept in drawn.lines() for m in stored.finding.measurements):
+        return None  # no axis value to label a line with
+    return hd.sr.MeasurementsAndQualitativeEvaluations(**_group_items(stored, drawn))
 
 
 def _planar(
     stored: StoredFinding, drawn: Drawn | None, frame_of_reference_uid: str | None
 ) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations | None:
     """The finding's values on its region (TID 1410); None without a region."""
-    finding = stored.finding
-    region = _region(finding, drawn, frame_of_reference_uid)
+    region = _region(stored.finding, drawn, frame_of_reference_uid)
     if region is None:
         return None
     return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
-        _tracking(stored),
-        referenced_region=region,
-        finding_type=coded(finding.finding_type),
-        algorithm_id=_algorithm(finding),
-        finding_sites=_sites(finding) or None,
-        measurements=_measurements(finding, drawn) or None,
-        qualitative_evaluations=_evaluations(finding) or None,
+        referenced_region=region, **_group_items(stored, drawn)
     )
+
+
+def _group_items(stored: StoredFinding, drawn: Drawn | None) -> dict[str, Any]:
+    """What a finding's measurement group holds, whatever its template."""
+    finding = stored.finding
+    return {
+        "tracking_identifier": _tracking(stored),
+        "finding_type": coded(finding.finding_type),
+        "algorithm_id": _algorithm(finding),
+        "finding_sites": _sites(finding) or None,
+        "measurements": _measurements(finding, drawn) or None,
+        "qualitative_evaluations": _evaluations(finding) or None,
+    }
 
 
 def derived_measurements(

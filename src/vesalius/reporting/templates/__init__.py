@@ -45,6 +45,7 @@ from vesalius.reporting.templates.base import (
     Sentence,
     SeriesBrief,
     StoredFinding,
+    with_limitations,
 )
 from vesalius.reporting.triage import lung_rads_category
 
@@ -70,7 +71,7 @@ class Template:
 
 
 TEMPLATES = {
-    module.NAME: Template(module.NAME, module.TITLE, module.render)
+    module.NAME: Template(module.NAME, module.TITLE, with_limitations(module.render))
     for module in (lung_screening, chest_ct, calcium, pet_ct, brain_mr, general)
 }
 """Every template by name."""

@@ -27,7 +27,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vesalius.findings import codes
@@ -180,6 +180,13 @@ def is_limitation(stored: StoredFinding) -> bool:
     return stored.finding.finding_type == codes.TECHNIQUE_LIMITATION
 
 
-def limitations(found: Sequence[StoredFinding]) -> tuple[Section, ...]:
-    """The "Limitations" section of the technique limitations among ``found`` (last)."""
-    return section("Limitations", [finding_sentence(s) for s in found if is_limitation(s)])
+def with_limitations(render: Render) -> Render:
+    """``render`` given the findings only, its draft ending with a "Limitations" section of
+    the technique limitations (every template ends so)."""
+
+    def rendered(found: Sequence[StoredFinding]) -> Draft:
+        draft = render([s for s in found if not is_limitation(s)])
+        limits = section("Limitations", [finding_sentence(s) for s in found if is_limitation(s)])
+        return replace(draft, sections=draft.sections + limits)
+
+    return rendered

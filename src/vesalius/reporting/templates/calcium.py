@@ -24,8 +24,6 @@ from vesalius.reporting.templates.base import (
     Sentence,
     StoredFinding,
     finding_sentence,
-    is_limitation,
-    limitations,
     section,
 )
 
@@ -126,13 +124,9 @@ def render(found: Sequence[StoredFinding]) -> Draft:
     """The calcium scoring report."""
     body, impressions, recommendation = calcium_parts(found)
     others = [
-        finding_sentence(s)
-        for s in found
-        if not (is_calcium(s.finding) or is_plaque(s.finding) or is_limitation(s))
+        finding_sentence(s) for s in found if not (is_calcium(s.finding) or is_plaque(s.finding))
     ]
     if not impressions:
         impressions = [Sentence("No coronary artery calcium score was computed.")]
-    sections = (
-        section("Coronary arteries", body) + section("Other findings", others) + limitations(found)
-    )
+    sections = section("Coronary arteries", body) + section("Other findings", others)
     return Draft(NAME, TITLE, sections, tuple(impressions), tuple(recommendation))

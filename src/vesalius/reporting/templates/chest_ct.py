@@ -17,8 +17,6 @@ from vesalius.reporting.templates.base import (
     Sentence,
     StoredFinding,
     finding_sentence,
-    is_limitation,
-    limitations,
     section,
 )
 
@@ -55,12 +53,11 @@ def render(found: Sequence[StoredFinding]) -> Draft:
     lungs = [s for s in found if s.finding.finding_type == codes.LUNG]
     cac_body, cac_impression, cac_recommendation = calcium.calcium_parts(found)
     used = {s.id for s in lungs} | {s.finding_id for s in cac_body}
-    others = [finding_sentence(s) for s in found if s.id not in used and not is_limitation(s)]
+    others = [finding_sentence(s) for s in found if s.id not in used]
     sections = (
         section("Lungs", [finding_sentence(s) for s in lungs])
         + section("Heart and coronary arteries", cac_body)
         + section("Other findings", others)
-        + limitations(found)
     )
     impression = _lung_impression(lungs) + cac_impression
     if not impression:

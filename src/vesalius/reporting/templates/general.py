@@ -10,22 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vesalius.reporting.templates.base import (
-    Draft,
-    Sentence,
-    StoredFinding,
-    finding_sentence,
-    is_limitation,
-    limitations,
-)
+from vesalius.reporting.templates.base import Draft, Sentence, StoredFinding, finding_sentence
 from vesalius.reporting.templates.base import section as one_section
 
 NAME, TITLE = "general", "IMAGING REPORT"
 
 
 def render(found: Sequence[StoredFinding]) -> Draft:
-    """A plain list of the findings, then the technique limitations."""
-    body = [finding_sentence(s) for s in found if not is_limitation(s)]
+    """A plain list of the findings."""
+    body = [finding_sentence(s) for s in found]
     impression = [Sentence("No findings reported by the analyses.")] if not body else []
-    sections = one_section("Findings", body) + limitations(found)
-    return Draft(NAME, TITLE, sections, tuple(impression), ())
+    return Draft(NAME, TITLE, one_section("Findings", body), tuple(impression), ())

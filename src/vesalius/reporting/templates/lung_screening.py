@@ -23,8 +23,6 @@ from vesalius.reporting.templates.base import (
     Sentence,
     StoredFinding,
     finding_sentence,
-    is_limitation,
-    limitations,
     section,
 )
 from vesalius.reporting.triage import lung_rads_category, lung_rads_of
@@ -106,7 +104,7 @@ def render(found: Sequence[StoredFinding]) -> Draft:
     used: set[int | None] = {s.finding_id for s in lungs + cac_body}
     used.update(s.id for s in listed)
     used.update(s.id for s, _ in graded)
-    others = [finding_sentence(s) for s in found if s.id not in used and not is_limitation(s)]
+    others = [finding_sentence(s) for s in found if s.id not in used]
     category = study_category([c for _, c in graded])
     driver = graded[0][0] if graded else None
     label = _label(driver) if driver else category
@@ -120,6 +118,5 @@ def render(found: Sequence[StoredFinding]) -> Draft:
         section("Lung nodules", nodules or [Sentence("No lung nodules reported.")])
         + section("Lungs", lungs)
         + section("Other findings", cac_body + others)
-        + limitations(found)
     )
     return Draft(NAME, TITLE, sections, (first, *cac_impression), (recommendation,))
