@@ -42,6 +42,7 @@ from pathlib import Path
 from vesalius.errors import StoreError
 from vesalius.store import Store
 from vesalius.store.journal import BlobJournal
+from vesalius.store.page_cache import drop_flushed
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ def _fsync_files(files: set[Path]) -> None:
             continue
         try:
             os.fsync(fd)
+            drop_flushed(fd)
         finally:
             os.close(fd)
         folders.update(path.parents[:2])  # ab/ and the store (a new folder's name)

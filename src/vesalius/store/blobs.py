@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vesalius.errors import StoreError
+from vesalius.store.page_cache import drop_flushed
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +81,18 @@ def _fsync_dir(folder: Path) -> None:
     _fsync_file(folder)
 
 
-def _fsync_all(paths: Sequence[Path]) -> None:
+def _fsync_all(paths: Sequence[Path], *, drop: bool = False) -> None:
     for path in paths:
-        _fsync_file(path)
+        _fsync_file(path, drop=drop)
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync_file(path: Path, *, drop: bool = False) -> None:
+    """fsync ``path``; ``drop``: then let go of its cached pages (see :mod:`.page_cache`)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
+        if drop:
+            drop_flushed(fd)
     finally:
         os.close(fd)
 
@@ -240,7 +244,8 @@ class BlobStore:
         and on the journaling file systems of Linux (ext4, XFS, btrfs) the file's fsync
         makes its new name durable with it. A folder created for the blob (only where a
         :data:`FANOUT` folder is missing) is fsynced into its parent, in another thread at
-        the same time as the file: both then wait for the same journal commit.
+        the same time as the file: both then wait for the same journal commit. Once
+        synced, a file's pages leave the page cache (:mod:`~vesalius.store.page_cache`).
 
         Raises
         ------
@@ -252,10 +257,10 @@ class BlobStore:
         try:
             if folders:  # at once: both wait for one journal commit instead of one each
                 syncing = self._helper().submit(_fsync_all, folders)
-                _fsync_all(files)
+                _fsync_all(files, drop=True)
                 syncing.result()
             else:
-                _fsync_all(files)
+                _fsync_all(files, drop=True)
         except OSError as err:
             raise StoreError(f"{self.root}: cannot sync blobs: {err}") from None
 

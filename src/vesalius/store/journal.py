@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vesalius.errors import StoreError
+from vesalius.store.page_cache import drop_flushed
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +318,7 @@ class BlobJournal:
         """Write ``chunk`` at ``offset`` of the current segment, flush, resolve ``tickets``."""
         if not chunk:
             return
+        start = offset
         for k in range(0, len(chunk), 512):  # below IOV_MAX
             part = chunk[k : k + 512]
             written = os.pwritev(self._fd, part, offset)
@@ -324,6 +326,7 @@ class BlobJournal:
                 raise OSError(f"short write to segment {self._segment}")
             offset += written
         _datasync(self._fd)
+        drop_flushed(self._fd, start, offset - start)  # written once, read only on replay
         self._records += len(tickets)
         for ticket in tickets:
             ticket.done.set_result(self._segment)
