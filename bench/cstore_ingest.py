@@ -5,10 +5,12 @@ sends them with the same sender for every receiver, dcmtk ``storescu`` (one proc
 association, the files dealt round-robin), over 1 and over 4 parallel associations, to:
 
 - ``vesalius``: our listener in its own process (storage associations on its lean Upper
-  Layer, :mod:`vesalius.ingest.dimse.fast_store`) as configured by default: an instance is
-  acknowledged once its bytes are flushed in the ingest journal (one ``fdatasync`` for
-  all that arrived meanwhile) and its index row committed; blob files and index are
-  flushed by checkpoints (:mod:`vesalius.store.journal`);
+  Layer, :mod:`vesalius.ingest.dimse.fast_store`) as configured by default: instances
+  that arrive one at a time (one association) are acknowledged once their bytes are
+  flushed in the ingest journal and their index rows committed (blob files and index are
+  flushed later by checkpoints, :mod:`vesalius.store.journal`); instances that arrive at
+  the same time (several associations) once each blob is fsynced and the index rows are
+  committed durably together (:mod:`vesalius.ingest.dimse.group_commit`);
 - ``ves-fsync``: the same without the journal (``ingest_journal = false``): each blob
   fsynced, then its index row committed (SQLite ``synchronous=FULL``, group commits
   across associations), before its acknowledgement;

@@ -250,9 +250,10 @@ class Settings:
         An instance arriving with a SOP Instance UID already stored: ``"keep-first"``
         (default; the new copy is acknowledged and dropped) or ``"replace"``.
     ingest_journal
-        Received instances become durable through a write-ahead journal beside the blobs
-        (default: one disk flush for many instances); ``false``: each blob and each index
-        commit is flushed on its own.
+        Instances received one at a time become durable through a write-ahead journal
+        beside the blobs (default: one short flush, then the answer); instances received
+        at the same time over several associations, and all of them with ``false``, have
+        each blob fsynced and their index rows committed durably together.
     routing
         ``[[routing]]`` tables: which analysis apps run on which series (modality, body part,
         series description, slice thickness, contrast). Empty means the built-in rules;

@@ -183,8 +183,9 @@ class BlobStore:
         replaces; so nothing may refer to it (index row, acknowledgement) before the sync.
 
         ``direct`` writes new bytes straight under the final name (no temporary file and
-        link: cheaper, for writers whose bytes are durable elsewhere, like the ingest
-        journal); a crash mid-write may then leave a short file under that name.
+        link: cheaper, for the C-STORE receivers): while they are written, or after a
+        crash mid-write, the name holds a short file, which reads refuse and the next
+        write of the same bytes replaces.
         ``sha256`` is the caller's checksum of ``data`` (bytes only), not computed again.
         """
         if not _SUFFIX.match(suffix):

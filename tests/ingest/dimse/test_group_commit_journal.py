@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydicom.data import get_testdata_file
 
 from vesalius.errors import StoreError
+from vesalius.ingest.dimse import group_commit
 from vesalius.ingest.dimse.group_commit import GroupCommitter, replay_journal
 from vesalius.ingest.durable import read_header
 from vesalius.store import BlobStore, DuplicatePolicy, Store, open_store, sqlite_url
 from vesalius.store import journal as journal_module
+from vesalius.store.blobs import PendingBlob
 from vesalius.store.index import find_instance
-from vesalius.store.journal import BlobJournal
+from vesalius.store.journal import BlobJournal, JournalTicket
 
 
 @pytest.fixture
@@ -179,3 +182,66 @@ def test_a_second_listener_on_the_same_store_is_refused(store: Store, tmp_path: 
     blobs = BlobStore(tmp_path / "blobs")
     with GroupCommitter(store, blobs), pytest.raises(StoreError, match="in use by another"):
         GroupCommitter(store, blobs).start()
+
+
+class _Clock:
+    """A ``time`` stand-in for the group committer: ``monotonic()`` moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_instances_received_at_once_are_fsynced_not_journaled_for_a_while(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two associations at once: the second instance's blob is written once and fsynced
+    before its answer, without waiting for the first; the next instances skip the journal
+    too for SHARED_HOLD_S, then a lone association gets the journal again."""
+    holding, release = threading.Event(), threading.Event()
+    journaled: list[bytes] = []
+    synced: list[str] = []
+    real_write, real_sync = BlobStore.write, BlobStore.sync
+    real_append = journal_module.BlobJournal.append
+
+    def held_write(self: BlobStore, data: bytes, **kwargs: Any) -> PendingBlob:
+        if not holding.is_set():  # the first receiver stops inside store()
+            holding.set()
+            assert release.wait(timeout=30)
+        return real_write(self, data, **kwargs)
+
+    def spy_sync(self: BlobStore, pending: Sequence[PendingBlob]) -> None:
+        real_sync(self, pending)
+        synced.extend(p.ref.path for p in pending)
+
+    def spy_append(self: BlobJournal, data: bytes, **kwargs: str) -> JournalTicket:
+        journaled.append(data)
+        return real_append(self, data, **kwargs)
+
+    clock = _Clock()
+    monkeypatch.setattr(group_commit, "time", clock)
+    monkeypatch.setattr(BlobStore, "write", held_write)
+    monkeypatch.setattr(BlobStore, "sync", spy_sync)
+    monkeypatch.setattr(journal_module.BlobJournal, "append", spy_append)
+    first, second, third, fourth = _instances(4)
+    blobs = BlobStore(tmp_path / "blobs")
+    with GroupCommitter(store, blobs) as committer, ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(committer.store, first, header=read_header(first))
+        assert holding.wait(timeout=30)
+        stored = committer.store(second, header=read_header(second))
+        assert synced == [stored.blob.path]  # fsynced before the answer
+        assert _indexed(store, "1.9.77.2") == stored.blob.path
+        assert not answer.done()
+        release.set()
+        assert answer.result(timeout=30).new
+        assert journaled == [first]
+        clock.now += group_commit.SHARED_HOLD_S * 0.9
+        committer.store(third, header=read_header(third))
+        assert journaled == [first]
+        clock.now += group_commit.SHARED_HOLD_S * 0.2
+        committer.store(fourth, header=read_header(fourth))
+        assert journaled == [first, fourth]
+    for k in range(1, 5):
+        assert _indexed(store, f"1.9.77.{k}") is not None

@@ -43,9 +43,10 @@ class ListenerConfig:
     on_duplicate
         What to do with an instance whose SOP Instance UID is already stored.
     ingest_journal
-        Make received instances durable through the ingest journal, one flush for many
-        instances (:mod:`vesalius.store.journal`); without it each blob is fsynced and
-        each index commit flushed before the answer.
+        Make instances received one at a time durable through the ingest journal
+        (:mod:`vesalius.store.journal`); instances received at the same time, and all of
+        them without it, have each blob fsynced and each index commit flushed before the
+        answer (see :mod:`~vesalius.ingest.dimse.group_commit`).
     """
 
     ae_title: str = "VESALIUS"

@@ -1,20 +1,28 @@
 """Group commit: one index writer thread commits the instances of many receivers at once.
 
 Each receiver (a C-STORE handler, in its association's thread) writes its blob file (not
-flushed), appends the same bytes to the ingest journal (:mod:`vesalius.store.journal`),
-hands the parsed header and the blob reference to :class:`GroupCommitter` and waits. The
-journal's writer flushes everything appended meanwhile with one ``fdatasync``; the index
-writer takes everything waiting in its queue, indexes it with
-:func:`~vesalius.store.index.add_instances` in ONE transaction while the journal flushes,
-and commits only once every record of the group is durable in the journal, then wakes each
-receiver. So an instance is acknowledged only once its bytes are on disk and its index row
-is committed; the commit and the blob file are made durable later by a checkpoint
-(:mod:`vesalius.ingest.checkpoint`), before the journal segment holding the instance is
-retired. At start, the records of segments not retired (a crash) are stored and indexed
-again, durably, before anything is received: nothing acknowledged is lost.
+flushed), appends the same bytes to the ingest journal (:mod:`vesalius.store.journal`) and
+waits. The journal's writer flushes everything appended meanwhile with one ``fdatasync``;
+the receivers take turns leading the index commits: the leader indexes every instance
+waiting with :func:`~vesalius.store.index.add_instances` in ONE transaction while the
+journal flushes, and commits only once every record of the group is durable in the
+journal, then wakes the others. So an instance is acknowledged only once its bytes are on
+disk and its index row is committed; the commit and the blob file are made durable later
+by a checkpoint (:mod:`vesalius.ingest.checkpoint`), before the journal segment holding
+the instance is retired. At start, the records of segments not retired (a crash) are
+stored and indexed again, durably, before anything is received: nothing acknowledged is
+lost.
 
-Without a journal (``journal=False``) each blob is fsynced and each commit is durable
-(``synchronous=FULL``) before the answer, as :mod:`vesalius.ingest.durable` does.
+The journal serves instances that arrive one at a time (one association): its one
+``fdatasync`` is the shortest wait. Instances that arrive at the same time (several
+associations; from the moment two receivers store at once until :data:`SHARED_HOLD_S`
+later) skip it: each blob is written once and fsynced in its receiver's thread while the
+writer thread indexes it, and the group's commit is durable (``synchronous=FULL``) before
+the answer. Receivers then wait in parallel, and each byte is written once instead of
+twice: on the development machine, 1,000 CT instances over 4 associations took about
+1.6 ms of CPU each this way, against 2.1 ms when all went through the journal
+(``bench/cstore_ingest.py``). Without a journal (``journal=False``) every instance goes
+this way.
 
 If the batch transaction fails, its instances are retried one by one, each in its own
 transaction, so that one bad instance (a study claimed by another patient...) fails alone.
@@ -43,6 +51,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +81,8 @@ log = logging.getLogger(__name__)
 BLOB_SUFFIX = ".dcm"
 #: The most instances committed in one transaction.
 MAX_BATCH = 256
+#: Seconds after two receivers stored at once during which no instance is journaled.
+SHARED_HOLD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -117,8 +128,9 @@ class GroupCommitter:
     max_batch
         The most instances in one transaction.
     journal
-        Make received bytes durable through the ingest journal in ``blobs.root/journal``
-        (the default), or fsync each blob and commit each group durably.
+        Make the bytes of instances received one at a time durable through the ingest
+        journal in ``blobs.root/journal`` (the default); otherwise, and for instances
+        received at the same time, fsync each blob and commit each group durably.
     """
 
     def __init__(
@@ -144,6 +156,8 @@ class GroupCommitter:
         self._turn = threading.Condition()
         self._leading = False
         self._inflight = 0
+        self._storing = 0  # receivers inside store()
+        self._shared_until = 0.0  # no journal before this (time.monotonic)
         self._inline_parents = ParentCache()  # used by the current leader only
 
     # -- life cycle --------------------------------------------------------------------
@@ -224,19 +238,41 @@ class GroupCommitter:
         """
         digest = hashlib.sha256(data).hexdigest()  # outside the lock: receivers hash at once
         with self._lock:
-            journal = self._journal if self._thread is not None else None
+            alone = self._alone()
+            journal = self._journal if self._thread is not None and alone else None
             if journal is not None:  # journal first: it flushes while the blob is written
                 ticket = journal.append(data, sha256=digest, suffix=BLOB_SUFFIX)
                 with self._turn:
                     self._inflight += 1
-        if journal is not None:
+        try:
+            if journal is None:
+                return self._store_synced(data, header, digest)
             try:
                 return self._store_journaled(data, header, digest, ticket.done)
             finally:
                 with self._turn:
                     self._inflight -= 1
                     self._turn.notify_all()
-        written = self._blobs.write(data, suffix=BLOB_SUFFIX, sha256=digest)
+        finally:
+            with self._lock:
+                self._storing -= 1
+
+    def _alone(self) -> bool:
+        """Count one more receiver in :meth:`store`; whether none stored at once lately.
+
+        Several associations sending interleave: one receiver may find itself alone for an
+        instant while the others are reading bytes off the wire. So once two stored at
+        once, every instance skips the journal for :data:`SHARED_HOLD_S`. Under ``_lock``.
+        """
+        self._storing += 1
+        now = time.monotonic()
+        if self._storing > 1:
+            self._shared_until = now + SHARED_HOLD_S
+        return now >= self._shared_until
+
+    def _store_synced(self, data: bytes, header: InstanceHeader, digest: str) -> StoredInstance:
+        """fsync the blob file while the writer thread indexes it; commit durably."""
+        written = self._blobs.write(data, suffix=BLOB_SUFFIX, sha256=digest, direct=True)
         pending = _Pending(header, written.ref)
         queued = self._enqueue(pending)  # indexed while the blob is synced below
         try:
