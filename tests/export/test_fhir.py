@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -144,6 +145,30 @@ def test_observations_carry_values_units_codes_and_ai_marks() -> None:
         assert urls[obs["derivedFrom"][0]["reference"]]["resourceType"] == "ImagingStudy"
     names = sorted(d["deviceName"][0]["name"] for d in _resources(bundle, "Device"))
     assert names == ["vesalius.chest-ct", "vesalius.nodules"]
+
+
+def test_a_technique_limitation_reaches_the_ehr_as_its_sentence() -> None:
+    """Thick slices limit what the analysis can see: the EHR must say so, not drop it."""
+    from dataclasses import replace
+
+    from vesalius.analyze.chest_ct import NoduleResult
+    from vesalius.core import SeriesRef, Volume
+    from vesalius.findings.from_nodules import slice_limitation
+
+    empty = Volume.from_spacing(np.zeros((2, 2, 2), np.uint16))
+    source = SeriesRef(STUDY_UID, SERIES_UID)
+    (limit,) = slice_limitation(NoduleResult((), empty, 0, 0.0, 5.0), source=source)
+    content = sample_content()
+    content = replace(content, findings=(*content.findings, limit))
+    bundle = fhir_bundle(content, now=NOW)
+    (obs,) = [o for o in _resources(bundle, "Observation") if "valueString" in o]
+    assert obs["code"]["text"] == "Technique limitation"
+    assert obs["valueString"] == (
+        "Slices 5.0 mm apart, thicker than the 2.5 mm Lung-RADS assumes: "
+        "small nodules may be missed"
+    )
+    assert "AI-generated" in obs["note"][0]["text"]
+    Observation.model_validate(obs)
 
 
 def test_the_pdf_can_travel_with_the_report() -> None:

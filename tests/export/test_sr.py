@@ -180,6 +180,35 @@ def test_measurements_and_categories_read_back_equal(written_ct: WrittenCT) -> N
     assert [(e.name.value, e.value.meaning) for e in evaluations] == [("111005", "CAC-DRS A3/N3")]
 
 
+def test_a_technique_limitation_is_stated_with_its_sentence(
+    written_ct: WrittenCT, tmp_path: Path
+) -> None:
+    """A PACS reader of the SR must learn why small nodules may be missed, not only that
+    there is a "Technique limitation"."""
+    sentence = "Slices 5.0 mm apart, thicker than the 2.5 mm Lung-RADS assumes"
+    limit = Finding(
+        codes.TECHNIQUE_LIMITATION, "vesalius.chest-ct.nodules", "0.1.0",
+        _source(written_ct), description=sentence,
+    )  # fmt: skip
+    data = _report_bytes(written_ct, [*_findings(written_ct), StoredFinding(15, limit)])
+    report = read_report(data)
+    evaluations = read_qualitative_evaluations(report)
+    assert ("121071", "Technique limitation") in [
+        (e.name.value, e.value.meaning) for e in evaluations
+    ]
+    [texts] = [
+        [i for i in c.ContentSequence if i.ValueType == "TEXT"]
+        for c in report[0].ContentSequence
+        if c.ConceptNameCodeSequence[0].CodeMeaning == "Qualitative Evaluations"
+    ]
+    assert [(t.ConceptNameCodeSequence[0].CodeMeaning, t.TextValue) for t in texts] == [
+        ("Technique limitation", sentence)
+    ]
+    needs_dciodvfy()
+    (tmp_path / "sr.dcm").write_bytes(data)
+    assert dciodvfy_errors(tmp_path / "sr.dcm") == []
+
+
 def test_every_group_of_imaging_measurements_has_coordinates(written_ct: WrittenCT) -> None:
     """A group without coordinates: OHIF fails to load the SR, no measurement is shown."""
     assert _unplaceable_groups(_report_bytes(written_ct)) == []

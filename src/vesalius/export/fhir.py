@@ -13,7 +13,9 @@ The bundle holds (all created by ``POST``, linked by ``urn:uuid`` full URLs):
   Lung-RADS) as ``interpretation``, the site as ``bodySite``, ``derivedFrom`` the
   ImagingStudy, ``device`` the algorithm, and a note "AI-generated" for AI output. A
   finding with categories and no measurement becomes one Observation whose value is the
-  category (``valueCodeableConcept``);
+  category (``valueCodeableConcept``); one with neither, only a sentence (a technique
+  limitation: "Slices 5.0 mm apart, ..."), one whose value is that sentence
+  (``valueString``);
 - the **DiagnosticReport**: status from the report's state (draft and preliminary give
   ``preliminary``; ``final``; ``amended``), category radiology, a LOINC code for the study
   type, the patient as a logical reference (identifier = PatientID), ``conclusion`` = the
@@ -243,6 +245,9 @@ def _observations(finding: Finding, links: _Links, device_url: str) -> list[dict
             "code": codeable(finding.finding_type),
             "valueCodeableConcept": _category_concept(finding.categories[0]),
         }
+        out.append(_observation(finding, links, device_url, value))
+    elif not finding.measurements and finding.description:
+        value = {"code": codeable(finding.finding_type), "valueString": finding.description}
         out.append(_observation(finding, links, device_url, value))
     return out
 

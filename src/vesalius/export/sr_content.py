@@ -30,7 +30,8 @@ the Lung-RADS category; a lung's volume) has no group: its measurements are "Der
 Measurements" (TID 1500 row 10: TID 300 measurements with the finding's Tracking Identifier,
 site, algorithm and, when in a SEG, its segment as "Source of Measurement") and its
 categories document-level "Qualitative Evaluations" (TID 1500 row 12); a finding with
-neither is stated there as a "Finding" code.
+neither is stated there as a "Finding" code, followed by its sentence (a TEXT item named
+by the finding's type: a technique limitation says what limits the analysis).
 
 Measurements keep their concept, value and UCUM unit; categories (CAC-DRS, Lung-RADS) are
 qualitative evaluations named "Assessment Category" (DCM 111005). Concepts with no code in a
@@ -407,12 +408,17 @@ def derived_measurements(
 
 
 def document_evaluations(finding: Finding) -> list[hd.sr.ContentItem]:
-    """A finding's categories (or, with no value at all, its type) as qualitative evaluations."""
+    """A finding's categories as qualitative evaluations; with no value at all, its type
+    and (as TEXT named by the type) its sentence."""
     evaluations = _evaluations(finding)
-    if not evaluations and not finding.measurements:
-        kind = coded(finding.finding_type)
-        evaluations.append(hd.sr.QualitativeEvaluation(dicom_codes.DCM.Finding, kind))
-    return [item for evaluation in evaluations for item in evaluation]
+    if evaluations or finding.measurements:
+        return [item for evaluation in evaluations for item in evaluation]
+    kind = coded(finding.finding_type)
+    items: list[hd.sr.ContentItem] = [*hd.sr.QualitativeEvaluation(dicom_codes.DCM.Finding, kind)]
+    if finding.description:
+        contains = hd.sr.RelationshipTypeValues.CONTAINS
+        items.append(hd.sr.TextContentItem(kind, finding.description, contains))
+    return items
 
 
 @dataclass(frozen=True, eq=False)
