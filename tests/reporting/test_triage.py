@@ -28,7 +28,14 @@ def test_lung_rads_4b_outranks_a_routine_normal_study() -> None:
     assert suspicious.score > normal.score
     assert (suspicious.level, normal.level) == ("critical", "routine")
     assert suspicious.reasons == ("Lung-RADS 4B nodule (very suspicious)",)
-    assert normal.reasons == ()
+    assert normal.reasons == ("no finding raises priority",)  # analysed, not overlooked
+
+
+def test_a_study_not_analysed_yet_is_not_called_unremarkable() -> None:
+    """Without findings nothing was looked at: no reason may suggest otherwise."""
+    assert triage([], arrived_at=T0, now=T0).reasons == ()
+    stat = triage(lungs(UID), order_priority="STAT", arrived_at=T0, now=T0)
+    assert stat.reasons == ("order priority STAT", "no finding raises priority")
 
 
 def test_stat_order_outranks_routine_order() -> None:

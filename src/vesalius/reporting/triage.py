@@ -20,6 +20,7 @@ Patient class emergency / inpatient          30/15  the patient is waiting in th
 Waiting time                                1 / h   aging: no study is starved
 ==========================================  ======  =========================================
 
+A study with findings none of which earns points says so ("no finding raises priority").
 Within one kind of finding only the highest rule counts (two 4B nodules are not twice as
 urgent as one); different kinds add up. The *level* comes from the clinical points (the
 findings, the order and the patient class): ``critical`` from 80, ``urgent`` from 30,
@@ -69,6 +70,9 @@ AGING_POINTS_PER_HOUR = 1.0
 """Points a study gains per hour it waits."""
 LEVELS = (("critical", 80.0), ("urgent", 30.0), ("routine", -math.inf))
 """Level of a study by its clinical points (first threshold reached)."""
+NOTHING_RAISED = "no finding raises priority"
+"""The reason given when a study has findings and none of them earns points, so that a
+routine study reads as analysed and unremarkable, not as not looked at."""
 
 LUNG_RADS_POINTS = {
     "4X": (100.0, "very suspicious, with additional features"),
@@ -244,12 +248,15 @@ def clinical_score(
     patient_class: str | None = None,
 ) -> ClinicalScore:
     """Points from the findings, the order priority and the patient class; reasons by weight."""
-    parts = finding_points(findings)
+    from_findings = finding_points(findings)
+    parts = list(from_findings)
     if order_priority and ORDER_POINTS.get(order_priority, 0.0) > 0:
         parts.append(Points(ORDER_POINTS[order_priority], f"order priority {order_priority}"))
     if patient_class and PATIENT_CLASS_POINTS.get(patient_class, 0.0) > 0:
         parts.append(Points(PATIENT_CLASS_POINTS[patient_class], f"{patient_class} patient"))
     parts.sort(key=lambda p: -p.points)
+    if findings and not from_findings:  # analysed, and nothing found that adds points
+        parts.append(Points(0.0, NOTHING_RAISED))
     total = float(sum(p.points for p in parts))
     return ClinicalScore(total, level_of(total), tuple(p.reason for p in parts))
 
