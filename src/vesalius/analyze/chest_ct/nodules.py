@@ -8,7 +8,7 @@ of blocks about 2 mm wide (:mod:`~vesalius.analyze.chest_ct.nodule_grid`):
 2. false-positive reduction: candidates smaller than a 4 mm ball
    (:data:`MIN_VOLUME_MM3`) or whose centre is not inside them (a vessel tree, not a blob:
    :func:`~vesalius.analyze.chest_ct.nodule_regions.is_centred`) are dropped, the others
-   are scored by boosted decision stumps trained on phantoms
+   are scored by boosted shallow trees trained on phantoms
    (:mod:`~vesalius.analyze.chest_ct.nodule_classifier`, model card there); lesions at
    least 20 mm thick are kept by rule;
 3. measurement: long and short axis (Lung-RADS plane), mean diameter, volume, partial-volume
