@@ -90,17 +90,30 @@ class Tree:
             node[rows] = np.where(goes_left, left[at], right[at])
 
     def to_json(self) -> list[list[float]]:
-        """The five node tuples, JSON-ready."""
-        return [list(self.feature), list(self.threshold), list(self.left), list(self.right),
-                list(self.value)]  # fmt: skip
+        """The five node tuples, JSON-ready.
+
+        >>> tree = Tree((0, -1, -1), (2.5, 0.0, 0.0), (1, -1, -1), (2, -1, -1), (0.0, -1.0, 1.0))
+        >>> Tree.from_json(tree.to_json()) == tree
+        True
+        >>> tree.predict(np.array([[1.0], [2.5], [3.0]])).tolist()
+        [-1.0, -1.0, 1.0]
+        """
+        columns = (self.feature, self.threshold, self.left, self.right, self.value)
+        return [list(column) for column in columns]
 
     @classmethod
     def from_json(cls, data: list[list[float]]) -> Tree:
         """Inverse of :meth:`to_json`."""
         feature, threshold, left, right, value = data
-        ints = (tuple(int(v) for v in column) for column in (feature, left, right))
-        f, lo, hi = ints
-        return cls(f, tuple(map(float, threshold)), lo, hi, tuple(map(float, value)))
+        return cls(_ints(feature), _floats(threshold), _ints(left), _ints(right), _floats(value))
+
+
+def _ints(column: list[float] | tuple[float, ...]) -> tuple[int, ...]:
+    return tuple(int(v) for v in column)
+
+
+def _floats(column: list[float] | tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(float(v) for v in column)
 
 
 @dataclass(frozen=True)
@@ -195,9 +208,8 @@ def _grow(g: _Growth, depth: int, rate: float) -> Tree:
         return me
 
     build(np.arange(g.grad.size), 0)
-    columns = list(zip(*nodes, strict=True))
-    ints = [tuple(int(v) for v in columns[c]) for c in (0, 2, 3)]
-    return Tree(ints[0], tuple(columns[1]), ints[1], ints[2], tuple(columns[4]))
+    feature, threshold, left, right, value = zip(*nodes, strict=True)
+    return Tree(_ints(feature), _floats(threshold), _ints(left), _ints(right), _floats(value))
 
 
 def fit_trees(
