@@ -355,8 +355,7 @@ class BlobStore:
             os.fsync(handle.fileno())  # no hard links here: the classic rename
             os.replace(tmp, final)
             return
-        if hasattr(os, "posix_fadvise"):  # start writing it out now (its blocks get allocated)
-            os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        drop_flushed(handle.fileno())  # not flushed yet: this starts writing it out now
 
     # -- reading -----------------------------------------------------------------------
 

@@ -204,7 +204,7 @@ def _grow(g: _Growth, depth: int, rate: float) -> Tree:
             return me
         goes_left = g.bins[rows, j] <= k
         low, high = build(rows[goes_left], level + 1), build(rows[~goes_left], level + 1)
-        nodes[me][:4] = [j, float(g.cuts[j][k]), low, high]
+        nodes[me] = [j, float(g.cuts[j][k]), low, high, 0.0]  # an inner node adds nothing
         return me
 
     build(np.arange(g.grad.size), 0)
