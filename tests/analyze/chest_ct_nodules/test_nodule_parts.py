@@ -112,3 +112,13 @@ def test_clean_lungs_give_no_nodules_and_an_empty_label_map() -> None:
     assert result.nodules == ()
     assert not np.asarray(result.label_map.array).any()
     assert result.label_map.shape == ct.shape
+
+
+def test_a_candidate_enclosed_by_others_has_a_dense_shell_and_no_median() -> None:
+    """A candidate with no shell of its own must get defined features, not NaN or noise."""
+    labels = np.full((5, 5, 5), 2, np.int32)
+    labels[2, 2, 2] = 1
+    hu = np.where(labels > 0, 30.0, -850.0).astype(np.float32)
+    f = candidate_features(labels, 2, hu, (1.0, 1.0, 1.0))
+    assert f[0, SHAPE_FEATURES.index("dense_shell")] == 1.0
+    assert f[0, SHAPE_FEATURES.index("contrast_hu")] == 30.0 + 1000.0

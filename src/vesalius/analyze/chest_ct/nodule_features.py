@@ -114,13 +114,19 @@ def _eigen(
 def _shell(
     labels: npt.NDArray[np.int32], index: npt.NDArray[np.int64], hu: FloatArray, spacing: Spacing
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Median HU and dense fraction of a shell of :data:`SHELL_MM` around each candidate."""
+    """Median HU and dense fraction of a shell of :data:`SHELL_MM` around each candidate.
+
+    A candidate enclosed by others (the pieces of a vessel cut at its necks) may have no
+    shell voxels of its own: its median is -1000 HU and its dense fraction 1.
+    """
     size = [2 * max(1, round(SHELL_MM / s)) + 1 for s in spacing]
     shell = ndimage.grey_dilation(labels, size=size)
     shell[labels > 0] = 0
+    count = np.asarray(ndimage.sum_labels(np.ones(shell.shape), shell, index), np.float64)
     medians = np.asarray(ndimage.median(hu, shell, index), np.float64)
-    dense = np.asarray(ndimage.mean(hu > DENSE_HU, shell, index), np.float64)
-    return np.where(np.isfinite(medians), medians, -1000.0), np.nan_to_num(dense, nan=1.0)
+    dense = np.asarray(ndimage.sum_labels(hu > DENSE_HU, shell, index), np.float64)
+    empty = count == 0
+    return np.where(empty, -1000.0, medians), np.where(empty, 1.0, dense / np.maximum(count, 1))
 
 
 def _grown_boxes(
