@@ -11,7 +11,9 @@ threshold at the lowest threshold at which models that did not see a phantom (ou
 margin under the 1 per scan the issue allows, since the count on a set of new scans varies
 (on 20 scans, by about 0.2 per scan). The phantoms are built ``--jobs`` at a time. Writes
 ``src/vesalius/analyze/chest_ct/nodule_classifier.json`` with the weights, the threshold,
-the seeds and the training figures. Trained on Vesalius phantoms, not on patient data.
+the seeds and the training figures: the out-of-fold sensitivity over the candidates
+holding a nodule and over all the phantoms' nodules (a nodule no candidate holds counts
+as missed). Trained on Vesalius phantoms, not on patient data.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ def nodule_candidates(ct: ChestCT, grid: WorkingGrid, labels: npt.NDArray[np.int
     return found
 
 
-def phantom_candidates(seed: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """Features and labels (nodule or not) of one phantom's candidates.
+def phantom_candidates(
+    seed: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], int]:
+    """Features and labels (nodule or not) of one phantom's candidates, and its nodule count.
 
     A candidate holding a nodule's centre but more than :data:`MERGED` times the nodule's
     volume (a nodule drawn over a large vessel, which the image cannot tell apart) is left
@@ -73,7 +77,7 @@ def phantom_candidates(seed: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[
             y[value - 1] = True
             if volume[value - 1] > MERGED * nodule.volume_ml * 1000.0:
                 keep[value - 1] = False
-    return x[keep], y[keep]
+    return x[keep], y[keep], len(ct.truth.nodules)
 
 
 def out_of_fold(
@@ -89,17 +93,23 @@ def out_of_fold(
 
 def collect(
     seeds: list[int], jobs: int = 1
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    """Features, labels and phantom number of every candidate of the ``seeds``."""
-    xs, ys, scans = [], [], []
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.int64], int]:
+    """Features, labels and phantom number of every candidate of the ``seeds``.
+
+    Also the number of nodules the phantoms hold, those without a candidate included.
+    """
+    xs, ys, scans, nodules = [], [], [], 0
     with ProcessPoolExecutor(max(1, jobs)) as pool:
         found = pool.map(phantom_candidates, seeds, chunksize=4)
-        for number, (seed, (x, y)) in enumerate(zip(seeds, found, strict=True)):
+        for number, (seed, (x, y, count)) in enumerate(zip(seeds, found, strict=True)):
             xs.append(x)
             ys.append(y)
             scans.append(np.full(len(y), number))
-            print(f"seed {seed}: {len(y)} candidates, {int(y.sum())} nodules", flush=True)
-    return np.concatenate(xs), np.concatenate(ys), np.concatenate(scans)
+            nodules += count
+            print(
+                f"seed {seed}: {len(y)} candidates, {int(y.sum())} of {count} nodules", flush=True
+            )
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(scans), nodules
 
 
 def operating_point(
@@ -110,6 +120,26 @@ def operating_point(
         if float(((p >= t) & ~y).sum()) / scans <= max_fp:
             return float(t)
     return 1.0
+
+
+def training_figures(
+    kept: npt.NDArray[np.bool_], y: npt.NDArray[np.bool_], scans: int, nodules: int
+) -> dict[str, float | int]:
+    """Out-of-fold figures of the candidates ``kept``: sensitivities and FP per scan.
+
+    >>> training_figures(np.array([True, True, False]), np.array([True, False, True]), 2, 4)
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'nodules': 4, 'nodules_with_a_candidate': 2, 'out_of_fold_sensitivity': 0.5,
+     'out_of_fold_sensitivity_over_all_nodules': 0.25, 'out_of_fold_false_positives_per_scan': 0.5}
+    """
+    found = int((kept & y).sum())
+    return {
+        "nodules": nodules,
+        "nodules_with_a_candidate": int(y.sum()),
+        "out_of_fold_sensitivity": round(found / max(1, int(y.sum())), 4),
+        "out_of_fold_sensitivity_over_all_nodules": round(found / max(1, nodules), 4),
+        "out_of_fold_false_positives_per_scan": round(float((kept & ~y).sum()) / scans, 3),
+    }
 
 
 def model_json(data: dict[str, object]) -> str:
@@ -135,19 +165,19 @@ def main() -> None:
     seeds = list(range(first, stop))
     if args.from_cache:
         data = np.load(args.from_cache)
-        x, y, scan = data["x"], data["y"], data["scan"]
+        x, y, scan, nodules = data["x"], data["y"], data["scan"], int(data["nodules"])
     else:
-        x, y, scan = collect(seeds, args.jobs)
+        x, y, scan, nodules = collect(seeds, args.jobs)
     if args.cache:
-        np.savez(args.cache, x=x, y=y, scan=scan)
+        np.savez(args.cache, x=x, y=y, scan=scan, nodules=nodules)
     p = out_of_fold(x, y, scan, args.folds)
     threshold = operating_point(p, y, len(seeds), args.max_fp)
-    kept = p >= threshold
-    fp_per_scan = float((kept & ~y).sum()) / len(seeds)
-    sensitivity = float((kept & y).sum()) / max(1, int(y.sum()))
+    figures = training_figures(p >= threshold, y, len(seeds), nodules)
     print(
-        f"threshold {threshold:.3f}: out-of-fold sensitivity {sensitivity:.3f}, "
-        f"{fp_per_scan:.2f} FP/scan"
+        f"threshold {threshold:.3f}: out-of-fold sensitivity {figures['out_of_fold_sensitivity']}"
+        f" over the candidates holding a nodule, "
+        f"{figures['out_of_fold_sensitivity_over_all_nodules']} over all {nodules} nodules, "
+        f"{figures['out_of_fold_false_positives_per_scan']} FP/scan"
     )
     model = fit_trees(x, y)
     data = model.to_json() | {
@@ -157,13 +187,7 @@ def main() -> None:
             f"Vesalius chest CT phantoms (seeds {first} to {stop - 1}), not on patient data. "
             "Positives: the candidate overlapping each phantom nodule most."
         ),
-        "training": {
-            "seeds": [first, stop - 1],
-            "candidates": len(y),
-            "nodules": int(y.sum()),
-            "out_of_fold_sensitivity": round(sensitivity, 4),
-            "out_of_fold_false_positives_per_scan": round(fp_per_scan, 3),
-        },
+        "training": {"seeds": [first, stop - 1], "candidates": len(y), **figures},
     }
     OUT.write_text(model_json(data), encoding="utf-8")
     print(f"wrote {OUT}")
