@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from vesalius.analyze.chest_ct import LungSegmentation, detect_nodules
+from vesalius.analyze.chest_ct.nodule_candidates import candidate_labels
 from vesalius.analyze.chest_ct.nodule_features import SHAPE_FEATURES, candidate_features
+from vesalius.analyze.chest_ct.nodule_grid import working_grid
 from vesalius.analyze.chest_ct.nodule_measure import measure_ellipsoid
 from vesalius.analyze.chest_ct.nodule_regions import Region, is_centred
 from vesalius.analyze.chest_ct.nodule_type import SOLID_HU, nodule_kind
@@ -112,6 +114,22 @@ def test_clean_lungs_give_no_nodules_and_an_empty_label_map() -> None:
     assert result.nodules == ()
     assert not np.asarray(result.label_map.array).any()
     assert result.label_map.shape == ct.shape
+
+
+def test_a_nodule_touching_a_vessel_as_thick_as_itself_is_a_candidate_of_its_own() -> None:
+    """A juxtavascular nodule measured with the vessel would be missed or oversized."""
+    k, j, i = np.mgrid[:20, :40, :40].astype(float) * 2.0
+    ball = (k - 20) ** 2 + (j - 40) ** 2 + (i - 40) ** 2 <= 6.0**2  # a 12 mm nodule
+    tube = (k - 20) ** 2 + (j - 50) ** 2 <= 5.0**2  # a 10 mm vessel, 1 mm into it
+    hu = np.where(ball | tube, 30, -850).astype(np.int16)
+    ct = Volume.from_spacing(hu, spacing=(2.0, 2.0, 2.0), modality="CT")
+    lungs = Volume.from_spacing(np.full(hu.shape, 2, np.uint8), spacing=(2.0, 2.0, 2.0))
+    labels, _ = candidate_labels(working_grid(ct, lungs))
+    nodule = labels == labels[10, 20, 20]
+    assert labels[10, 20, 20] > 0
+    assert nodule.sum() <= 1.5 * ball.sum()  # not the vessel's 80 mm as well
+    assert not nodule[10, 25, :10].any()  # the vessel's ends are not the nodule
+    assert not nodule[10, 25, 30:].any()
 
 
 def test_a_candidate_enclosed_by_others_has_a_dense_shell_and_no_median() -> None:

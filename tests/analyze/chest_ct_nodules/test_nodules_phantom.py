@@ -48,12 +48,6 @@ def _breakdown(runs: list[tuple[ChestCT, NoduleResult, Match]]) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 4 open: 75 of 79 nodules found (94.9 %); missed: an 11 mm nodule merged "
-    "on its one 6.25 mm slice with a vessel running across the slices, a 6 mm nodule inside "
-    "a vessel candidate, one beside a vessel, one between 6.25 mm slices",
-)
 def test_sensitivity_over_all_nodules_of_20_phantoms(
     runs: list[tuple[ChestCT, NoduleResult, Match]],
 ) -> None:

@@ -20,6 +20,16 @@ Assumptions, each in HU or millimetres:
    remove entirely is kept as it was. A thick part the opening cut off (a nodule against a
    vessel thicker than itself, which the ball of the vessel's size does not fit in) is
    opened again at its own thickness and becomes a candidate of its own.
+5. Touching blobs meet at a neck. A piece that is not one blob (its volume exceeds
+   :data:`BLOB_BALLS` balls of its own thickness: a chain or a tree) is cut at the necks
+   of its distance map (a watershed from the maxima that stand :data:`NECK_MM` above the
+   saddles around them), so that a nodule touching a vessel as thick as itself, which no
+   opening detaches, becomes a candidate of its own; the vessel falls into segments that
+   the false-positive reduction step rejects.
+6. On thick slices a small nodule is blurred: its dense part may be too thin for the
+   opening of assumption 3. A dense blob that the opening removes entirely and that
+   touches nothing the opening kept is a candidate when it holds at least
+   :data:`ISOLATED_MM3` (half a 6 mm ball).
 
 Examples
 --------
@@ -29,12 +39,12 @@ Examples
 >>> hu = np.full((9, 40, 40), -850, np.int16)
 >>> zz, yy, xx = np.mgrid[:9, :40, :40]
 >>> hu[(zz - 4) ** 2 * 4 + (yy - 20) ** 2 + (xx - 20) ** 2 <= 16] = 30  # an 8 mm blob
->>> hu[4, 5, 2:38] = 30  # a 1 mm vessel: opened away
+>>> hu[4, 5, 2:38] = 30  # a 1 mm vessel: opened away, then kept alone (assumption 6)
 >>> ct = Volume.from_spacing(hu, spacing=(2.0, 1.0, 1.0), modality="CT")
 >>> lungs = Volume.from_spacing(np.full(hu.shape, 2, np.uint8), spacing=(2.0, 1.0, 1.0))
 >>> labels, n = candidate_labels(working_grid(ct, lungs))
->>> n, sorted(np.unique(np.argwhere(labels == 1)[:, 0]).tolist())
-(1, [3, 4, 5])
+>>> n, sorted(np.unique(np.argwhere(labels == 1)[:, 0]).tolist()), int((labels == 2).sum())
+(2, [3, 4, 5], 18)
 """
 
 from __future__ import annotations
@@ -42,6 +52,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
+from skimage.morphology import h_maxima
+from skimage.segmentation import watershed
 
 from vesalius.analyze.chest_ct.coarse import BoolArray, FloatArray, Spacing
 from vesalius.analyze.chest_ct.nodule_grid import WorkingGrid
@@ -61,6 +73,12 @@ RELATIVE_REST = 0.5
 """A part cut off is split again when at least this fraction as thick as its candidate..."""
 MIN_REST_MM = 3.0
 """... and when it holds a ball of this radius (a 6 mm nodule)."""
+BLOB_BALLS = 2.0
+"""A piece larger than this many balls of its own thickness is not one blob."""
+NECK_MM = 1.0
+"""A piece is cut where its distance map dips at least this much between two maxima."""
+ISOLATED_MM3 = float(np.pi / 6.0 * 6.0**3 / 2.0)
+"""A dense blob too thin for the opening but apart from the rest is kept from this volume."""
 
 
 def smoothed(grid: WorkingGrid) -> FloatArray:
@@ -94,10 +112,10 @@ def _reopen(
 ) -> npt.NDArray[np.int32]:
     """Open each candidate again at :data:`RELATIVE_CORE` of its own thickness.
 
-    Each part that stays becomes a candidate of its own; what the opening removes (the
-    vessels and strands joined to a lesion) is dropped unless it is thick itself (see
-    :func:`_split`). A candidate the opening would remove entirely (a blob on coarse
-    voxels) is kept as it was.
+    Each part that stays, cut at its necks (:func:`_cut_necks`), becomes a candidate of its
+    own; what the opening removes (the vessels and strands joined to a lesion) is dropped
+    unless it is thick itself (see :func:`_split`). A candidate the opening would remove
+    entirely (a blob on coarse voxels) is kept as it was.
     """
     out = np.zeros_like(labels)
     count = 0
@@ -107,9 +125,39 @@ def _reopen(
         region = out[box]
         for piece in _split(labels[box] == value, dense[box], spacing, SPLIT_LEVELS):
             parts, m = ndimage.label(piece)
-            region[parts > 0] = parts[parts > 0] + count
-            count += m
+            for k in range(1, m + 1):
+                for cut in _cut_necks(parts == k, spacing):
+                    count += 1
+                    region[cut] = count
     return out
+
+
+def _cut_necks(piece: BoolArray, spacing: Spacing) -> list[BoolArray]:
+    """``piece`` cut at the necks of its distance map when it is not one blob.
+
+    One blob (at most :data:`BLOB_BALLS` balls of its thickness) is kept whole. Otherwise
+    each maximum of the distance map standing :data:`NECK_MM` above its surroundings seeds
+    a watershed of the inverted map: the pieces meet where the piece is narrowest.
+
+    >>> yy, xx = np.mgrid[:9, :24]
+    >>> disks = ((yy - 4) ** 2 + (xx - 5) ** 2 <= 16) | ((yy - 4) ** 2 + (xx - 17) ** 2 <= 16)
+    >>> pair = (disks | ((abs(yy - 4) <= 1) & (xx > 5) & (xx < 17)))[None]  # a 3 mm strand
+    >>> pieces = _cut_necks(pair, (9.0, 1.0, 1.0))
+    >>> len(pieces), [(bool(p[0, 4, 5]), bool(p[0, 4, 17])) for p in pieces]
+    (2, [(True, False), (False, True)])
+    >>> len(_cut_necks(pair & (xx < 11)[None], (9.0, 1.0, 1.0)))  # one disk and a stub
+    1
+    """
+    depth = ndimage.distance_transform_edt(piece, sampling=spacing)
+    ball = 4.0 / 3.0 * np.pi * float(depth.max()) ** 3
+    if float(piece.sum()) * float(np.prod(spacing)) <= BLOB_BALLS * ball:
+        return [piece]
+    tops = h_maxima(depth, NECK_MM)  # type: ignore[no-untyped-call]
+    peaks, m = ndimage.label(tops, structure=np.ones((3, 3, 3), bool))
+    if m < 2:
+        return [piece]
+    basins = watershed(-depth, peaks, mask=piece)  # type: ignore[no-untyped-call]
+    return [basins == k for k in range(1, m + 1)]
 
 
 def _thickness(mask: BoolArray, spacing: Spacing) -> float:
@@ -157,8 +205,29 @@ def candidate_labels(
     """
     dense = dense_mask(grid) if dense is None else dense
     opened = _open(dense, CORE_MM, grid.spacing)
-    labels = np.asarray(ndimage.label(opened)[0], np.int32)
-    return _relabel(_reopen(labels, dense, grid.spacing))
+    labels = _reopen(np.asarray(ndimage.label(opened)[0], np.int32), dense, grid.spacing)
+    isolated = _isolated(dense, opened, grid.spacing)
+    extra = np.where(isolated > 0, isolated + labels.max(), 0)
+    return _relabel(np.where(isolated > 0, extra, labels))
+
+
+def _isolated(dense: BoolArray, opened: BoolArray, spacing: Spacing) -> npt.NDArray[np.int32]:
+    """Labels of the dense blobs of :data:`ISOLATED_MM3` or more that ``opened`` misses.
+
+    >>> dense = np.zeros((3, 9, 9), bool)
+    >>> dense[1, 2:4, 2:4] = True  # a blurred 4-voxel blob: too thin to open
+    >>> dense[1, 6, 6] = True  # a single voxel: too small
+    >>> _isolated(dense, np.zeros_like(dense), (6.25, 2.0, 2.0)).max()
+    np.int32(1)
+    """
+    blobs, count = ndimage.label(dense, structure=np.ones((3, 3, 3), bool))
+    volume = np.bincount(blobs.ravel(), minlength=count + 1) * float(np.prod(spacing))
+    kept = volume >= ISOLATED_MM3
+    kept[0] = False
+    kept[np.unique(blobs[opened])] = False
+    lut = np.zeros(count + 1, np.int32)
+    lut[kept] = np.arange(1, int(kept.sum()) + 1, dtype=np.int32)
+    return np.asarray(lut[blobs], np.int32)
 
 
 def _relabel(labels: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int32], int]:

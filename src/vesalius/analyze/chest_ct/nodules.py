@@ -3,8 +3,8 @@
 :func:`detect_nodules` runs, inside the lung segmentation's bounding box on a working grid
 of blocks about 2 mm wide (:mod:`~vesalius.analyze.chest_ct.nodule_grid`):
 
-1. candidate generation: dense blobs thicker than the small vessels
-   (:mod:`~vesalius.analyze.chest_ct.nodule_candidates`);
+1. candidate generation: dense blobs thicker than the small vessels, cut where they
+   touch (:mod:`~vesalius.analyze.chest_ct.nodule_candidates`);
 2. false-positive reduction: candidates smaller than a 4 mm ball
    (:data:`MIN_VOLUME_MM3`) or whose centre is not inside them (a vessel tree, not a blob:
    :func:`~vesalius.analyze.chest_ct.nodule_regions.is_centred`) are dropped, the others
@@ -147,8 +147,8 @@ class NoduleResult:
         The CT's spacing between slices (``None``: not known); on slices thicker than
         Lung-RADS assumes, small nodules may be missed
         (:func:`~vesalius.analyze.chest_ct.lungrads.thick_slice_caveat`): on the test
-        phantoms, every nodule of 6 mm or more is found on 3 mm slices, and about 92 % of
-        them on 5 and 6.25 mm slices.
+        phantoms, every nodule of 6 mm or more is found on 3 mm slices, and 48 of 51 (94 %)
+        on 5 and 6.25 mm slices.
     """
 
     nodules: tuple[Nodule, ...]
