@@ -207,8 +207,7 @@ def candidate_labels(
     opened = _open(dense, CORE_MM, grid.spacing)
     labels = _reopen(np.asarray(ndimage.label(opened)[0], np.int32), dense, grid.spacing)
     isolated = _isolated(dense, opened, grid.spacing)
-    extra = np.where(isolated > 0, isolated + labels.max(), 0)
-    return _relabel(np.where(isolated > 0, extra, labels))
+    return _relabel(np.where(isolated > 0, isolated + labels.max(), labels))
 
 
 def _isolated(dense: BoolArray, opened: BoolArray, spacing: Spacing) -> npt.NDArray[np.int32]:
