@@ -145,7 +145,7 @@ def _cut_necks(piece: BoolArray, spacing: Spacing) -> list[BoolArray]:
     >>> pieces = _cut_necks(pair, (9.0, 1.0, 1.0))
     >>> len(pieces), [(bool(p[0, 4, 5]), bool(p[0, 4, 17])) for p in pieces]
     (2, [(True, False), (False, True)])
-    >>> len(_cut_necks(pair & (xx < 11)[None], (9.0, 1.0, 1.0)))  # one disk and a stub
+    >>> len(_cut_necks(pair & (xx < 11)[None], (9.0, 1.0, 1.0)))  # one disk, a short strand
     1
     """
     depth = ndimage.distance_transform_edt(piece, sampling=spacing)
